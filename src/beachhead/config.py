@@ -1,0 +1,67 @@
+"""Settings: every one can come from a flag, the environment (prefix ``BEACHHEAD_``) or its default.
+
+| setting | env | default |
+|---|---|---|
+| config | BEACHHEAD_CONFIG | ./beachhead.yml |
+| data | BEACHHEAD_DATA | ./.beachhead |
+| database_url | BEACHHEAD_DATABASE_URL | unset: embedded DuckDB (events) + SQLite (state) under ``data`` |
+| warehouse_url | BEACHHEAD_WAREHOUSE_URL | unset |
+| host / port | BEACHHEAD_HOST / BEACHHEAD_PORT | 127.0.0.1 / 8000 |
+| max_message_bytes | BEACHHEAD_MAX_MESSAGE_BYTES | 32 KB (after decompression) |
+| max_request_bytes | BEACHHEAD_MAX_REQUEST_BYTES | 500 KB (after decompression) |
+| free_mail_file | BEACHHEAD_FREE_MAIL_FILE | unset: extra free-mail domains, one a line |
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BEACHHEAD_", extra="ignore")
+
+    config: Path = Path("beachhead.yml")
+    data: Path = Path(".beachhead")
+    database_url: str | None = None
+    warehouse_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_message_bytes: int = 32 * 1024
+    max_request_bytes: int = 500 * 1024
+    free_mail_file: Path | None = None
+
+    @property
+    def embedded(self) -> bool:
+        """True when events live in DuckDB and state in SQLite under ``data``."""
+        return not self.database_url
+
+    @property
+    def duckdb_path(self) -> Path:
+        return self.data / "events.duckdb"
+
+    @property
+    def state_url(self) -> str:
+        """SQLAlchemy URL of the application state store."""
+        if self.database_url:
+            return sqlalchemy_url(self.database_url)
+        return f"sqlite:///{(self.data / 'state.db').resolve()}"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``postgresql://...`` -> the psycopg 3 dialect SQLAlchemy needs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def load_settings(config: Path | None = None, data: Path | None = None) -> Settings:
+    """Settings from the environment, overridden by command-line flags when given."""
+    overrides: dict[str, object] = {}
+    if config is not None:
+        overrides["config"] = config
+    if data is not None:
+        overrides["data"] = data
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Pure decisions: predicates over features, scores, stages, lifecycle, routing, touch."""

@@ -1,0 +1,1 @@
+"""The rules model: PURE. No database, web or file I/O below this package (load.py reads text)."""
