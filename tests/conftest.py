@@ -1,0 +1,58 @@
+"""Shared fixtures: real PostgreSQL databases made per test, temporary data folders."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+PG_ADMIN_URL = os.environ.get("BEACHHEAD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _pg_available() -> bool:
+    try:
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+PG_AVAILABLE = _pg_available()
+if os.environ.get("CI") and not PG_AVAILABLE:  # CI must test PostgreSQL, never skip it
+    raise RuntimeError(f"PostgreSQL is required in CI and {PG_ADMIN_URL} does not answer")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
+    if not PG_AVAILABLE:
+        pytest.skip("PostgreSQL on 127.0.0.1:5432 is not available")
+    name = f"bh_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """An empty embedded data folder."""
+    d = tmp_path / "data"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def backend_env(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Environment for a CLI/server run on each backend: embedded, then PostgreSQL."""
+    env = {"BEACHHEAD_DATA": str(tmp_path / "data")}
+    if request.param == "postgres":
+        env["BEACHHEAD_DATABASE_URL"] = request.getfixturevalue("pg_url")
+    yield env
