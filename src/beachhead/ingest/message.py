@@ -74,3 +74,18 @@ class MembershipRow:
     ts: datetime
     source: str  # group | import
     seq: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A message (or import line) that failed validation, kept raw with where it came from.
+
+    ``position`` is the index in the HTTP request (0-based, as in the answer's ``rejected``)
+    or the line number of an imported file (1-based).
+    """
+
+    source: str  # e.g. "http:/v1/batch key=web", "import:events.jsonl"
+    position: int
+    reason: str
+    raw: str
+    received_at: datetime
