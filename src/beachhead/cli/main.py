@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "beachhead.cli.rules_cmds",  # init, check
     "beachhead.cli.keys",  # keys create|list|revoke
     "beachhead.cli.ingest_cmds",  # import events|accounts|users, rejects
+    "beachhead.cli.rejects",  # rejects
     "beachhead.cli.entities",  # users, accounts
     "beachhead.cli.evaluate_cmds",  # evaluate, qualifications, deliver
     "beachhead.cli.serve",  # serve, migrate

@@ -1,0 +1,110 @@
+"""``beachhead keys create|list|revoke``: write keys for the ingest API.
+
+Keys live in the state store, which every process opens directly (SQLite in WAL mode or
+PostgreSQL), so these commands work while ``beachhead serve`` runs on the same data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
+from beachhead.config import load_settings
+from beachhead.store.state import StateStore
+
+keys_app = typer.Typer(
+    name="keys", help="Write keys for the ingest API (/v1/*).", no_args_is_help=True
+)
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat().replace("+00:00", "Z") if t is not None else None
+
+
+def _state(config: ConfigOpt, data: DataOpt) -> StateStore:
+    settings = load_settings(config, data)
+    if settings.embedded:
+        settings.data.mkdir(parents=True, exist_ok=True)
+    return StateStore(settings.state_url)
+
+
+@keys_app.command("create")
+def create(
+    name: Annotated[
+        str | None, typer.Option("--name", help="A label, e.g. web or backend.")
+    ] = None,
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Create a write key. It is printed once, alone on the last line; only a hash is kept."""
+    state = _state(config, data)
+    try:
+        key, label = state.create_key(name)
+    finally:
+        state.close()
+    if fmt is Format.json:
+        typer.echo(orjson.dumps({"key": key, "name": label}).decode())
+        return
+    typer.echo(f"Created write key {label!r}. It is shown only this once:")
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def list_keys(
+    config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = Format.table
+) -> None:
+    """List write keys (their prefixes: the keys themselves are never shown again)."""
+    state = _state(config, data)
+    try:
+        keys = state.list_keys()
+    finally:
+        state.close()
+    rows = [
+        {
+            "prefix": k.prefix,
+            "name": k.name,
+            "created_at": _iso(k.created_at),
+            "revoked_at": _iso(k.revoked_at),
+            "active": k.revoked_at is None,
+        }
+        for k in keys
+    ]
+    if fmt is Format.json:
+        typer.echo(orjson.dumps({"keys": rows}).decode())
+        return
+    if not rows:
+        typer.echo("No write keys yet: beachhead keys create --name web")
+        return
+    table = Table("key", "name", "created", "status")
+    for r in rows:
+        status = "active" if r["active"] else f"revoked {r['revoked_at']}"
+        table.add_row(f"{r['prefix']}…", str(r["name"]), str(r["created_at"]), status)
+    Console(width=120).print(table)
+
+
+@keys_app.command("revoke")
+def revoke(
+    key: Annotated[str, typer.Argument(help="The full write key.")],
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+) -> None:
+    """Revoke a write key: the ingest API refuses it (401) within about a second."""
+    state = _state(config, data)
+    try:
+        done = state.revoke_key(key)
+    finally:
+        state.close()
+    if not done:
+        raise fail("no active write key matches that key")
+    typer.echo(f"Revoked write key {key[:10]}…")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys_app)
