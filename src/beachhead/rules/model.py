@@ -454,6 +454,7 @@ class WebhookTarget(_Node):
 
 
 class Alert(_Node):
+    name: str | None = None
     on: AlertOn
     pqls: tuple[str, ...] | None = None  # None: every PQL
     touch: tuple[Touch, ...] | None = None  # None: every touch
