@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from beachhead.ingest.message import Link, MembershipRow, TraitRow
+from beachhead.ingest.message import Link, MembershipRow, Message, TraitRow
 
 Traits = dict[str, Any]
 
@@ -52,6 +52,20 @@ class Snapshot:
     def user(self, raw_id: str) -> str:
         """The user a raw id (userId, anonymousId, previousId) stands for now."""
         return self.user_of.get(raw_id, raw_id)
+
+
+def named_ids(messages: Iterable[Message]) -> list[str]:
+    """The raw id each message is about: its ``userId``, else its ``anonymousId``.
+
+    A track that carries both ids is about the user; its anonymousId alone does not make a
+    user of its own (only identify and alias link ids), so it is not listed.
+    """
+    out: list[str] = []
+    for m in messages:
+        raw = m.user_id or m.anonymous_id
+        if raw is not None:
+            out.append(raw)
+    return out
 
 
 def _utc(ts: datetime) -> datetime:
@@ -199,9 +213,9 @@ def _join_by_domain(
         domain = email_domain(snap.users[user].get("email"))
         if domain is None or domain in free_mail:
             continue
-        account = by_domain.get(domain)
-        if account is None:
-            account = by_domain[domain] = f"domain:{domain}"
-            snap.accounts[account] = {"domain": domain}
-        join(user, account)
-        snap.primary[user] = account
+        found = by_domain.get(domain)
+        if found is None:
+            found = by_domain[domain] = f"domain:{domain}"
+            snap.accounts[found] = {"domain": domain}
+        join(user, found)
+        snap.primary[user] = found
