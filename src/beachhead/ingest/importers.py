@@ -1,0 +1,418 @@
+"""Importing files: Segment messages (JSON lines) and accounts/users (CSV).
+
+Service functions, no CLI: they take an open events store, a sink for rejected lines
+and the lines themselves, and return an ``ImportReport``. Commits are batched (a few
+thousand lines each): one transaction per line would be a hundred times slower, one for
+the whole file would hold everything in memory. With ``strict`` every line is checked
+first and nothing is stored unless all are valid.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+import orjson
+
+from beachhead.ingest.csvcells import MISSING, cell_value
+from beachhead.ingest.derive import Derived, account_row, user_row
+from beachhead.ingest.message import Message, Reject
+from beachhead.ingest.segment import InvalidMessage, normalize, parse_time
+from beachhead.store.events import EventStore
+
+BATCH_LINES = 2000
+RAW_LIMIT = 32 * 1024  # longest raw text kept in a reject record
+
+RejectsSink = Callable[[list[Reject]], None]
+Progress = Callable[[int], None]  # called with the number of lines done so far
+
+
+class ImportFailed(ValueError):
+    """The file as a whole cannot be imported (e.g. a CSV without an ``id`` column)."""
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did; ``rejected`` holds (1-based line number, reason)."""
+
+    stored: int = 0
+    duplicates: int = 0
+    duplicates_differing: int = 0
+    rejected: list[tuple[int, str]] = field(default_factory=list)
+    strict_aborted: bool = False  # --strict and some line was invalid: nothing stored
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stored": self.stored,
+            "duplicates": self.duplicates,
+            "duplicates_differing": self.duplicates_differing,
+            "rejected": [{"line": n, "error": reason} for n, reason in self.rejected],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportReport:
+        return cls(
+            stored=int(data["stored"]),
+            duplicates=int(data["duplicates"]),
+            duplicates_differing=int(data["duplicates_differing"]),
+            rejected=[(int(r["line"]), str(r["error"])) for r in data["rejected"]],
+        )
+
+
+def _raw_text(line: bytes) -> str:
+    return line[:RAW_LIMIT].decode("utf-8", errors="replace").rstrip("\r\n")
+
+
+def _reject(source: str, line_no: int, reason: str, line: bytes, now: datetime) -> Reject:
+    return Reject(source, line_no, reason, _raw_text(line), now)
+
+
+def _parse_line(line: bytes, now: datetime) -> tuple[Message, dict[str, Any]] | str:
+    """One JSON line -> (message, raw dict), or the reason it is rejected."""
+    try:
+        raw = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        return f"not JSON: {exc}"
+    try:
+        return normalize(raw, now), raw
+    except InvalidMessage as exc:
+        return exc.reason
+
+
+def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, line) for the lines that are not blank."""
+    for n, line in enumerate(lines, start=1):
+        if line.strip():
+            yield n, line
+
+
+def import_events(
+    store: EventStore,
+    rejects_sink: RejectsSink,
+    lines: Iterable[bytes],
+    source: str,
+    strict: bool = False,
+    progress: Progress | None = None,
+    received_at: datetime | None = None,
+    batch_lines: int = BATCH_LINES,
+) -> ImportReport:
+    """Store the Segment messages of a JSON-lines file (blank lines are skipped).
+
+    A message without ``timestamp`` and ``originalTimestamp`` gets the import's time.
+    """
+    now = received_at or datetime.now(UTC)
+    if strict:
+        return _import_events_strict(store, rejects_sink, lines, source, progress, now, batch_lines)
+    report = ImportReport()
+    messages: list[Message] = []
+    raws: list[dict[str, Any]] = []
+    rejects: list[Reject] = []
+    done = 0
+
+    def flush() -> None:
+        if messages:
+            res = store.append(messages, raws, source)
+            report.stored += res.stored
+            report.duplicates += res.duplicates
+            report.duplicates_differing += res.duplicates_differing
+            messages.clear()
+            raws.clear()
+        if rejects:
+            rejects_sink(list(rejects))
+            rejects.clear()
+        if progress is not None:
+            progress(done)
+
+    for n, line in _numbered(lines):
+        done = n
+        got = _parse_line(line, now)
+        if isinstance(got, str):
+            report.rejected.append((n, got))
+            rejects.append(_reject(source, n, got, line, now))
+        else:
+            messages.append(got[0])
+            raws.append(got[1])
+        if len(messages) + len(rejects) >= batch_lines:
+            flush()
+    flush()
+    return report
+
+
+def _import_events_strict(
+    store: EventStore,
+    rejects_sink: RejectsSink,
+    lines: Iterable[bytes],
+    source: str,
+    progress: Progress | None,
+    now: datetime,
+    batch_lines: int,
+) -> ImportReport:
+    """Check every line (spooling them, so stdin works too), then store only if all pass."""
+    report = ImportReport()
+    rejects: list[Reject] = []
+    with tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024) as spool:
+        for n, line in _numbered(lines):
+            got = _parse_line(line, now)
+            if isinstance(got, str):
+                report.rejected.append((n, got))
+                rejects.append(_reject(source, n, got, line, now))
+            elif not rejects:
+                spool.write(line if line.endswith(b"\n") else line + b"\n")
+        if rejects:
+            rejects_sink(rejects)
+            report.strict_aborted = True
+            return report
+        spool.seek(0)
+        stored = import_events(
+            store, rejects_sink, spool, source, False, progress, now, batch_lines
+        )
+    stored.rejected = report.rejected
+    return stored
+
+
+# -- CSV ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    line: int
+    derived: Derived
+
+
+def _csv_rows(
+    kind: str, text: Iterable[str], now: datetime, report: ImportReport, raw_of: dict[int, str]
+) -> Iterator[_Row]:
+    """Parse an accounts/users CSV into derived rows; bad rows go to ``report.rejected``."""
+    reader = csv.reader(text)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise ImportFailed(
+            "the CSV file is empty (it needs a header with an 'id' column)"
+        ) from None
+    if header and header[0].startswith("\ufeff"):
+        header[0] = header[0][1:]
+    if "id" not in header:
+        raise ImportFailed(f"the CSV header needs an 'id' column (found: {', '.join(header)})")
+    dupes = {h for h in header if header.count(h) > 1}
+    if dupes:
+        raise ImportFailed(f"the CSV header repeats {', '.join(sorted(dupes))}")
+    id_col = header.index("id")
+    line_no = reader.line_num
+    for cells in reader:
+        start, line_no = line_no + 1, reader.line_num
+        if not any(c.strip() for c in cells):
+            continue
+        raw_of[start] = ",".join(cells)
+        if len(cells) != len(header):
+            report.rejected.append(
+                (start, f"row has {len(cells)} cells, the header has {len(header)}")
+            )
+            continue
+        entity_id = cells[id_col].strip()
+        if not entity_id:
+            report.rejected.append((start, "row needs 'id'"))
+            continue
+        traits: dict[str, Any] = {}
+        ts = now
+        account_id: str | None = None
+        bad: str | None = None
+        for name, cell in zip(header, cells, strict=True):
+            if name == "id" or not name:
+                continue
+            if name == "updated_at":
+                try:
+                    ts = parse_time(cell.strip() or None, "updated_at") or now
+                except InvalidMessage as exc:
+                    bad = exc.reason
+                continue
+            if kind == "users" and name == "account_id":
+                account_id = cell.strip() or None
+                continue
+            value = cell_value(cell)
+            if value is not MISSING:
+                traits[name] = value
+        if bad is not None:
+            report.rejected.append((start, bad))
+            continue
+        if kind == "accounts":
+            yield _Row(start, account_row(entity_id, traits, ts))
+        else:
+            yield _Row(start, user_row(entity_id, traits, ts, account_id))
+
+
+def _import_csv(
+    kind: str,
+    store: EventStore,
+    rejects_sink: RejectsSink,
+    text: Iterable[str],
+    source: str,
+    strict: bool,
+    progress: Progress | None,
+    now: datetime | None,
+    batch_rows: int = 5000,
+) -> ImportReport:
+    at = now or datetime.now(UTC)
+    report = ImportReport()
+    raw_of: dict[int, str] = {}
+    pending = Derived()
+    kept: list[_Row] = []
+    reported = 0
+    last_line = 0
+
+    def send_rejects() -> None:
+        nonlocal reported
+        new = report.rejected[reported:]
+        if new:
+            rejects_sink([Reject(source, n, why, raw_of.get(n, ""), at) for n, why in new])
+            reported = len(report.rejected)
+        raw_of.clear()
+
+    def flush() -> None:
+        if pending.trait_rows or pending.memberships:
+            store.append_trait_rows(pending.trait_rows, pending.memberships)
+            report.stored += len(pending.trait_rows)
+            pending.trait_rows.clear()
+            pending.memberships.clear()
+            pending.links.clear()
+        send_rejects()
+        if progress is not None:
+            progress(last_line)
+
+    for row in _csv_rows(kind, text, at, report, raw_of):
+        last_line = row.line
+        if strict:
+            kept.append(row)
+            continue
+        pending.extend(row.derived)
+        if len(pending.trait_rows) >= batch_rows:
+            flush()
+    if strict:
+        if report.rejected:
+            send_rejects()
+            report.strict_aborted = True
+            return report
+        for row in kept:
+            pending.extend(row.derived)
+    flush()
+    return report
+
+
+def import_accounts(
+    store: EventStore,
+    rejects_sink: RejectsSink,
+    text: Iterable[str],
+    source: str,
+    strict: bool = False,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> ImportReport:
+    """Accounts CSV: ``id`` plus trait columns (``owner`` is the owner's email, a trait;
+    ``updated_at`` gives the row's time, else the import's)."""
+    return _import_csv("accounts", store, rejects_sink, text, source, strict, progress, now)
+
+
+def import_users(
+    store: EventStore,
+    rejects_sink: RejectsSink,
+    text: Iterable[str],
+    source: str,
+    strict: bool = False,
+    progress: Progress | None = None,
+    now: datetime | None = None,
+) -> ImportReport:
+    """Users CSV: ``id`` plus trait columns; ``account_id`` makes a membership (and is not
+    a trait); ``updated_at`` gives the row's time, else the import's."""
+    return _import_csv("users", store, rejects_sink, text, source, strict, progress, now)
+
+
+# -- opening inputs ------------------------------------------------------------------------
+
+
+class CountingReader(io.RawIOBase):
+    """Wraps a binary stream and counts the bytes read (a progress bar over a .gz file
+    shows compressed bytes against the file's size)."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self.inner = inner
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        data = self.inner.read(len(b))
+        n = len(data)
+        b[:n] = data
+        self.count += n
+        return n
+
+
+@dataclass
+class OpenedInput:
+    """An input file opened for reading, with what a progress bar needs."""
+
+    stream: IO[bytes]
+    counter: CountingReader
+    size: int | None  # bytes of the file as stored; None for stdin
+    name: str
+
+
+@contextmanager
+def open_input(path: str) -> Iterator[OpenedInput]:
+    """``path`` (``-`` = stdin) as a binary stream, gunzipped when it is gzip (by its
+    first bytes, so a ``.gz`` on stdin works too)."""
+    if path == "-":
+        base: BinaryIO = sys.stdin.buffer
+        size = None
+        name = "stdin"
+        close = False
+    else:
+        p = Path(path)
+        base = p.open("rb")
+        size = p.stat().st_size
+        name = p.name
+        close = True
+    try:
+        counter = CountingReader(base)
+        buffered = io.BufferedReader(counter, buffer_size=1 << 20)
+        stream: IO[bytes] = buffered
+        if buffered.peek(2)[:2] == b"\x1f\x8b":
+            stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
+        yield OpenedInput(stream, counter, size, name)
+    finally:
+        if close:
+            base.close()
+
+
+def text_lines(stream: IO[bytes]) -> io.TextIOWrapper:
+    """A binary stream as CSV text (UTF-8, a leading BOM dropped, newlines untranslated)."""
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+
+
+def run_import(
+    kind: str,
+    store: EventStore,
+    rejects_sink: RejectsSink,
+    stream: IO[bytes],
+    source: str,
+    strict: bool = False,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import an opened input of ``kind`` (events, accounts or users)."""
+    if kind == "events":
+        return import_events(store, rejects_sink, stream, source, strict, progress)
+    if kind == "accounts":
+        return import_accounts(store, rejects_sink, text_lines(stream), source, strict, progress)
+    if kind == "users":
+        return import_users(store, rejects_sink, text_lines(stream), source, strict, progress)
+    raise ImportFailed(f"unknown import kind {kind!r} (expected events, accounts or users)")
