@@ -99,8 +99,14 @@ def _json(body: dict[str, Any], status: int = 200) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
+_CODES = {400: "bad_request", 401: "unauthorized", 413: "payload_too_large"}
+
+
 def _error(status: int, reason: str) -> Response:
-    return _json({"success": False, "error": reason}, status)
+    """``error`` for people; ``code``/``message`` because the Segment and RudderStack
+    libraries read those two keys of an error answer."""
+    code = _CODES.get(status, "error")
+    return _json({"success": False, "error": reason, "code": code, "message": reason}, status)
 
 
 def basic_auth_key(request: Request) -> str | None:
