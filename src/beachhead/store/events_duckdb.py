@@ -181,7 +181,7 @@ class DuckDBEventStore:
     ) -> AppendResult:
         prepared = prepare(messages, raws)
         if not prepared.messages:
-            return AppendResult(0, prepared.batch_duplicates, prepared.batch_differing)
+            return AppendResult()
         with self._lock:
             con = self._con
             con.begin()
@@ -197,27 +197,20 @@ class DuckDBEventStore:
                 finally:
                     con.unregister("_bh_in_events")
                 stored = {r[0] for r in rows}
-                differing = self._differing(prepared.messages, prepared.hashes, stored)
+                existing = self._existing(prepared.messages, stored)
                 self._insert_derived(derived_of_stored(prepared, seqs, stored))
                 con.commit()
             except BaseException:
                 con.rollback()
                 raise
-        dups = len(prepared.messages) - len(stored)
-        return AppendResult(
-            len(stored), prepared.batch_duplicates + dups, prepared.batch_differing + differing
-        )
+        return prepared.result(stored, existing)
 
-    def _differing(self, messages: list[Message], hashes: list[str], stored: set[str]) -> int:
-        """How many of the messages not stored (already there) differ in content_hash."""
-        mine = {
-            m.message_id: h
-            for m, h in zip(messages, hashes, strict=True)
-            if m.message_id not in stored
-        }
-        if not mine:
-            return 0
-        probe = pa.table({"message_id": list(mine)}, schema=pa.schema([("message_id", _STR)]))
+    def _existing(self, messages: list[Message], stored: set[str]) -> dict[str, str]:
+        """message_id -> stored content_hash, for the messages that were already there."""
+        ids = [m.message_id for m in messages if m.message_id not in stored]
+        if not ids:
+            return {}
+        probe = pa.table({"message_id": ids}, schema=pa.schema([("message_id", _STR)]))
         self._con.register("_bh_probe", probe)
         try:
             rows = self._con.execute(
@@ -226,7 +219,7 @@ class DuckDBEventStore:
             ).fetchall()
         finally:
             self._con.unregister("_bh_probe")
-        return sum(1 for mid, h in rows if mine.get(mid) != h)
+        return {mid: h for mid, h in rows}
 
     def append_trait_rows(
         self, rows: Sequence[TraitRow], memberships: Sequence[MembershipRow]

@@ -132,7 +132,7 @@ class PostgresEventStore:
     ) -> AppendResult:
         prepared = prepare(messages, raws)
         if not prepared.messages:
-            return AppendResult(0, prepared.batch_duplicates, prepared.batch_differing)
+            return AppendResult()
         with self._lock, self._con.transaction():
             cur = self._con.cursor()
             if not self._temp_ready:
@@ -150,19 +150,16 @@ class PostgresEventStore:
                 "ON CONFLICT (message_id) DO NOTHING RETURNING message_id"
             )
             stored = {r[0] for r in cur.fetchall()}
-            differing = 0
+            existing: dict[str, str] = {}
             if len(stored) < len(prepared.messages):
-                row = cur.execute(
-                    "SELECT count(*) FROM _bh_in i JOIN events e USING (message_id) "
-                    "WHERE e.seq <> i.seq AND e.content_hash <> i.content_hash"
-                ).fetchone()
-                differing = int(row[0]) if row else 0
+                cur.execute(
+                    "SELECT e.message_id, e.content_hash FROM _bh_in i "
+                    "JOIN events e USING (message_id) WHERE e.seq <> i.seq"
+                )
+                existing = {mid: h for mid, h in cur.fetchall()}
             self._copy_derived(cur, derived_of_stored(prepared, seqs, stored))
         self._temp_ready = True
-        dups = len(prepared.messages) - len(stored)
-        return AppendResult(
-            len(stored), prepared.batch_duplicates + dups, prepared.batch_differing + differing
-        )
+        return prepared.result(stored, existing)
 
     def append_trait_rows(
         self, rows: Sequence[TraitRow], memberships: Sequence[MembershipRow]

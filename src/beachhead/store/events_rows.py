@@ -17,6 +17,7 @@ import orjson
 from beachhead.ingest.derive import Derived, derive_all
 from beachhead.ingest.message import Link, MembershipRow, Message, MessageType, TraitRow
 from beachhead.ingest.segment import content_hash
+from beachhead.store.events import AppendResult
 
 EVENT_COLUMNS: tuple[str, ...] = (
     "seq",
@@ -70,13 +71,16 @@ def _loads_obj(value: Any) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class Prepared:
-    """A batch ready to insert: unique messages (first copy wins) and their column values."""
+    """A batch ready to insert: unique messages (first copy wins) and their column values.
+
+    ``later_copies`` holds, per message_id seen more than once in the batch, the content
+    hashes of the copies after the first: they are duplicates whatever the store holds.
+    """
 
     messages: list[Message] = field(default_factory=list)
     hashes: list[str] = field(default_factory=list)
     raw_json: list[str] = field(default_factory=list)
-    batch_duplicates: int = 0
-    batch_differing: int = 0
+    later_copies: dict[str, list[str]] = field(default_factory=dict)
 
     def columns(self, seqs: Sequence[int], source: str) -> dict[str, list[Any]]:
         """Column name -> values, in ``EVENT_COLUMNS`` order, seq assigned from ``seqs``."""
@@ -100,13 +104,32 @@ class Prepared:
             "source": [source] * len(ms),
         }
 
+    def result(self, stored: set[str], existing: dict[str, str]) -> AppendResult:
+        """Counts, given the ids inserted now and the stored hash of the others.
+
+        A duplicate "differs" when its content hash is not that of the copy the store keeps
+        (the one stored earlier, or the first copy of this batch).
+        """
+        duplicates = 0
+        differing = 0
+        for m, h in zip(self.messages, self.hashes, strict=True):
+            mid = m.message_id
+            kept = h if mid in stored else existing.get(mid, h)
+            if mid not in stored:
+                duplicates += 1
+                differing += kept != h
+            for other in self.later_copies.get(mid, ()):
+                duplicates += 1
+                differing += kept != other
+        return AppendResult(len(stored), duplicates, differing)
+
 
 def prepare(messages: Sequence[Message], raws: Sequence[bytes | dict[str, Any]]) -> Prepared:
-    """Hash and serialise each message once; drop later copies of a message_id in the batch."""
+    """Hash and serialise each message once; set aside later copies of a message_id."""
     if len(messages) != len(raws):
         raise ValueError(f"append needs one raw per message ({len(messages)} != {len(raws)})")
     out = Prepared()
-    first_hash: dict[str, str] = {}
+    seen: set[str] = set()
     for m, raw in zip(messages, raws, strict=True):
         if isinstance(raw, bytes | bytearray | memoryview):
             raw_text = bytes(raw).decode()
@@ -115,13 +138,11 @@ def prepare(messages: Sequence[Message], raws: Sequence[bytes | dict[str, Any]])
         else:
             raw_text = dumps(raw)
             h = content_hash(raw)
-        seen = first_hash.get(m.message_id)
-        if seen is not None:
-            out.batch_duplicates += 1
-            if seen != h:
-                out.batch_differing += 1
+        mid = m.message_id
+        if mid in seen:
+            out.later_copies.setdefault(mid, []).append(h)
             continue
-        first_hash[m.message_id] = h
+        seen.add(mid)
         out.messages.append(m)
         out.hashes.append(h)
         out.raw_json.append(raw_text)
