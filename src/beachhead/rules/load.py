@@ -702,7 +702,9 @@ class _Checker:
                 )
                 ok = False
             elif self._current_score is not None:
-                self.score_refs.append((self._current_score, name, fields["score"], path))
+                self.score_refs.append(
+                    (self._current_score, name, fields["score"], join(path, "score"))
+                )
         if "band" in fields:
             other = [k for k in fields if k not in ("score", "band")]
             if other:
