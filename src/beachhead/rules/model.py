@@ -333,8 +333,8 @@ Condition = Annotated[
 ]
 Leaf = TraitCond | EventCond | MetricCond | ScoreCond
 Group = AllCond | AnyCond | NoneCond
-LEAF_TYPES: tuple[type, ...] = (TraitCond, EventCond, MetricCond, ScoreCond)
-GROUP_TYPES: tuple[type, ...] = (AllCond, AnyCond, NoneCond)
+LEAF_TYPES = (TraitCond, EventCond, MetricCond, ScoreCond)
+GROUP_TYPES = (AllCond, AnyCond, NoneCond)
 
 AllCond.model_rebuild()
 AnyCond.model_rebuild()

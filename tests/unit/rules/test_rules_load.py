@@ -18,8 +18,8 @@ from beachhead.rules.model import (
     Assign,
     EventCond,
     Level,
-    MetricCond,
     Metric,
+    MetricCond,
     Motion,
     NoneCond,
     Op,
@@ -212,7 +212,7 @@ def test_template_loads_cleanly() -> None:
     ]
     assert [p.priority for p in cfg.pqls] == sorted(p.priority for p in cfg.pqls)
     assert {"fit", "usage"} <= set(cfg.scores)
-    assert [s.key for s in cfg.stages][0] == "free" and cfg.stages[-1].key == "enterprise"
+    assert cfg.stages[0].key == "free" and cfg.stages[-1].key == "enterprise"
 
 
 def test_template_examples_load_when_uncommented() -> None:

@@ -6,8 +6,8 @@ import pytest
 
 from beachhead.rules.model import (
     AllCond,
-    Bands,
     Band,
+    Bands,
     Comparison,
     EventCond,
     Level,
@@ -25,7 +25,7 @@ def trait(value: object, path: str = "") -> TraitCond:
     return TraitCond(
         path=path,
         trait=TraitRef(scope=Level.ACCOUNT, keys=("plan",)),
-        cmp=Comparison(op=Op.EQ, value=value),  # type: ignore[arg-type]
+        cmp=Comparison(op=Op.EQ, value=value),
     )
 
 
