@@ -225,11 +225,10 @@ def check(case: Case, result: Evaluation, snapshot: Snapshot | None = None) -> l
     for key, per in (exp.get("evidence") or {}).items():
         for entity, leaves in per.items():
             m = by_key.get((key, entity))
-            got = (
-                []
-                if m is None
-                else [{"path": e.path, "held": e.held, "value": _num(e.value)} for e in m.evidence]
-            )
+            if m is None:
+                diffs.append(f"evidence.{key}.{entity}: expected a match, got none")
+                continue
+            got = [{"path": e.path, "held": e.held, "value": _num(e.value)} for e in m.evidence]
             want_leaves = [{**leaf, "value": _num(leaf.get("value"))} for leaf in leaves]
             differ(f"evidence.{key}.{entity}", want_leaves, got)
     for key, per in (exp.get("scores") or {}).items():
