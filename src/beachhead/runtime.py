@@ -46,6 +46,7 @@ SERVICE_MODULES = [
     "beachhead.services",
     "beachhead.ingest.importer",
     "beachhead.ingest.imports",
+    "beachhead.lifecycle_service",
 ]
 
 

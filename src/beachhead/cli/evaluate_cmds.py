@@ -1,0 +1,160 @@
+"""``beachhead evaluate`` and ``beachhead qualifications``: the lifecycle from the shell.
+
+Thin: the work is ``lifecycle_service``. ``evaluate`` runs as the ``evaluate`` service, so
+with a live ``beachhead serve`` on the same embedded data folder it runs inside the server
+(which holds DuckDB). ``qualifications`` only reads the state store, which every process
+opens directly (SQLite in WAL mode, or PostgreSQL), so it needs no forwarding.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
+from beachhead.config import Settings, load_settings
+from beachhead.lifecycle_service import (
+    list_qualifications,
+    parse_time,
+    qualification_json,
+)
+from beachhead.rules.durations import parse_duration
+from beachhead.runtime import ServiceError, call_service
+from beachhead.store.state import StateStore
+
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Evaluate at this time (ISO-8601; no zone = UTC) [default: now]."),
+]
+DryRunOpt = Annotated[
+    bool, typer.Option("--dry-run", help="Show what would happen; record nothing.")
+]
+ReplayOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--replay-from",
+        help="Evaluate at this time, then every --step, up to --as-of (demo, backtests).",
+    ),
+]
+StepOpt = Annotated[str, typer.Option("--step", help="Replay step: 30m, 12h, 1d, 1w.")]
+StatusOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--status",
+        help="open (not closed), new, assigned, working, converted, disqualified, expired.",
+    ),
+]
+PqlOpt = Annotated[str | None, typer.Option("--pql", help="Only this PQL key.")]
+
+
+def _config_path(settings: Settings) -> str:
+    path = Path(settings.config)
+    if not path.is_file():
+        raise fail(f"cannot read the definitions {path}: no such file (beachhead init writes one)")
+    return str(path.resolve())
+
+
+def _table(rows: list[dict[str, Any]], title: str) -> None:
+    console = Console(width=160)
+    if not rows:
+        console.print(f"{title}: none", markup=False, highlight=False)
+        return
+    table = Table(
+        "pql", "entity", "account", "status", "touch", "team", "rep", "qualified", "", title=title
+    )
+    for r in rows:
+        table.add_row(
+            r["pql"],
+            r["entity_id"],
+            r["account_id"] or "",
+            r["status"],
+            r["touch"],
+            r["team"] or "",
+            r["rep"] or "",
+            r["qualified_at"],
+            "new" if r["is_new"] else "",
+        )
+    console.print(table)
+
+
+def _err_progress(text: str) -> None:
+    err = Console(stderr=True)
+    if err.is_terminal:
+        err.print(text, markup=False, highlight=False)
+
+
+def evaluate(
+    as_of: AsOfOpt = None,
+    dry_run: DryRunOpt = False,
+    replay_from: ReplayOpt = None,
+    step: StepOpt = "1d",
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """Evaluate scores, stages and PQLs; record qualifications, route them, queue alerts."""
+    settings = load_settings(config, data)
+    payload: dict[str, Any] = {"config": _config_path(settings), "dry_run": dry_run}
+    try:
+        if as_of is not None:
+            parse_time(as_of)
+            payload["as_of"] = as_of
+        if replay_from is not None:
+            parse_time(replay_from, "--replay-from")
+            try:
+                payload["step_seconds"] = parse_duration(step).delta.total_seconds()
+            except ValueError as exc:
+                raise ServiceError(f"--step: {exc}") from exc
+            payload["replay_from"] = replay_from
+        _err_progress("evaluating…" if replay_from is None else f"replaying from {replay_from}…")
+        result = call_service(settings, "evaluate", payload)
+    except ServiceError as exc:
+        raise fail(str(exc)) from exc
+    if fmt is Format.json:
+        typer.echo(orjson.dumps(result).decode())
+        return
+    quals = result["qualifications"]
+    new = sum(1 for q in quals if q["is_new"])
+    verb = "would be created" if dry_run else "created"
+    title = f"Open qualifications at {result['as_of']}{' (dry run)' if dry_run else ''}"
+    _table(quals, title)
+    if replay_from is not None:
+        typer.echo(f"{len(result.get('steps', []))} evaluations replayed")
+    typer.echo(f"{len(quals)} open, {new} {verb}")
+
+
+def qualifications(
+    status: StatusOpt = None,
+    pql: PqlOpt = None,
+    config: ConfigOpt = None,
+    data: DataOpt = None,
+    fmt: FormatOpt = Format.table,
+) -> None:
+    """The inbox from the command line: every qualification, or those of --status/--pql."""
+    settings = load_settings(config, data)
+    if settings.embedded:
+        settings.data.mkdir(parents=True, exist_ok=True)
+    try:
+        state = StateStore(settings.state_url)
+    except Exception as exc:  # a server that does not answer, a bad URL: one line
+        raise fail(f"cannot open the state store: {exc}".splitlines()[0]) from exc
+    try:
+        rows = [qualification_json(q) for q in list_qualifications(state, status, pql)]
+    except ServiceError as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        state.close()
+    if fmt is Format.json:
+        typer.echo(orjson.dumps({"qualifications": rows}).decode())
+        return
+    _table(rows, "Qualifications" + (f" ({status})" if status else ""))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate)
+    app.command("qualifications")(qualifications)

@@ -1,0 +1,541 @@
+"""Orchestration of the qualification lifecycle: evaluate -> record -> route -> alerts.
+
+The edges (CLI, JSON API, web app, scheduler) call these functions; the decisions are in
+``qualify/`` (pure) and the SQL in ``store/qualifications.py``.
+
+- ``run_evaluation(runtime, config, as_of, dry_run)``: one evaluation. Recorded: the
+  Evaluation is computed first (``services.compute_evaluation``), then inside one locked
+  transaction the recorded state is read, the lifecycle decides, and decisions, stage
+  history and alert outbox rows are written together (the outbox is durable because it
+  commits with the change it announces). Dry run: the same decisions on state that is
+  never written; a dry run before the latest recorded evaluation starts from empty state
+  (what would have qualified then, as a backtest sees it).
+- ``run_replay(runtime, config, start, end, step, dry_run)``: evaluations at ``start``,
+  ``start + step``, ... up to ``end`` (and ``end`` itself), for the demo and backtests.
+- Rep actions: ``claim``, ``start_working``, ``mark_won``, ``disqualify``, ``reassign``.
+  Each validates the transition, records history with the actor, and drains team queues
+  when it frees room.
+- Services ``evaluate`` and ``qualifications`` (``runtime.call_service``), so the CLI works
+  beside a running ``serve`` on the same data folder.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from beachhead.ingest.freemail import load_free_mail
+from beachhead.ingest.identity import Snapshot, resolve
+from beachhead.qualify import lifecycle as lc
+from beachhead.qualify.routing import RouteFacts
+from beachhead.rules.durations import parse_iso_time, to_utc
+from beachhead.rules.load import ConfigError, load_config
+from beachhead.rules.model import Config, EventCond, Level, MetricCond, iter_leaves
+from beachhead.rules.result import Evaluation, Match
+from beachhead.runtime import Runtime, ServiceError, service
+from beachhead.store.qualifications import QualificationStore
+
+if TYPE_CHECKING:
+    from beachhead.config import Settings
+    from beachhead.rules.model import Leaf
+    from beachhead.store.state import StateStore
+
+
+def iso(t: datetime) -> str:
+    return to_utc(t).isoformat().replace("+00:00", "Z")
+
+
+def parse_time(text: str, what: str = "--as-of") -> datetime:
+    """An ISO-8601 time (a time without a zone is UTC), or a one-line ServiceError."""
+    t = parse_iso_time(text)
+    if t is None:
+        raise ServiceError(f"{what}: expected an ISO-8601 time such as 2026-03-01, got {text!r}")
+    return t
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def read_config(path: str | Path) -> Config:
+    """The definitions, or a ServiceError naming the first problem."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        lines = str(exc).splitlines()
+        more = f" (and {len(lines) - 1} more; see beachhead check)" if len(lines) > 1 else ""
+        raise ServiceError(f"{lines[0]}{more}") from exc
+    except OSError as exc:
+        raise ServiceError(f"cannot read the definitions {path}: {exc.strerror or exc}") from exc
+
+
+def qualification_json(q: lc.Qualification, is_new: bool = False) -> dict[str, Any]:
+    """A qualification in the shape of ``evaluate --format json`` (interfaces.md)."""
+    return {
+        "id": q.id,
+        "pql": q.pql,
+        "level": q.level,
+        "entity_id": q.entity_id,
+        "account_id": q.account_id,
+        "priority": q.priority,
+        "status": q.status,
+        "is_new": is_new,
+        "qualified_at": iso(q.qualified_at),
+        "touch": q.touch,
+        "team": q.team,
+        "rep": q.rep,
+        "evidence": [
+            {k: e.get(k) for k in ("path", "held", "value", "sentence")} for e in q.evidence
+        ],
+    }
+
+
+def sort_key(q: lc.Qualification) -> tuple[str, str, datetime]:
+    return (q.pql, q.entity_id, q.qualified_at)
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def _snapshot(settings: Settings, runtime: Runtime, as_of: datetime) -> Snapshot:
+    events = runtime.events
+    return resolve(
+        events.trait_rows(as_of),
+        events.links(as_of),
+        events.memberships(as_of),
+        as_of,
+        load_free_mail(settings.free_mail_file),
+    )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def account_facts(evaluation: Evaluation, snap: Snapshot) -> dict[str, lc.AccountNow]:
+    """Stage (from the evaluation), plan and owner (account traits) of every account."""
+    out: dict[str, lc.AccountNow] = {}
+    for account_id in set(evaluation.accounts) | set(snap.accounts):
+        traits = snap.accounts.get(account_id, {})
+        ev = evaluation.accounts.get(account_id)
+        out[account_id] = lc.AccountNow(
+            stage=ev.stage if ev is not None else None,
+            plan=_text(traits.get("plan")),
+            owner=_text(traits.get("owner")),
+        )
+    return out
+
+
+def _routing_leaves(config: Config) -> list[Leaf]:
+    return [
+        leaf
+        for rule in config.routing
+        for leaf in iter_leaves(rule.when)
+        if isinstance(leaf, EventCond | MetricCond)
+    ]
+
+
+def _activity_truths(
+    runtime: Runtime, config: Config, as_of: datetime
+) -> Callable[[Match], dict[Leaf, bool]]:
+    """Event and metric leaves of routing rules, read by the oracle (only when there are any)."""
+    leaves = _routing_leaves(config)
+    if not leaves:
+        return lambda _m: {}
+    from beachhead.rules import reference
+    from beachhead.rules.reference_values import compare
+    from beachhead.services import DERIVED_SOURCES
+
+    events = runtime.events
+    world = reference.build_world(
+        config,
+        list(events.messages(as_of)),
+        [r for r in events.trait_rows(as_of) if r.source not in DERIVED_SOURCES],
+        [m for m in events.memberships(as_of) if m.source not in DERIVED_SOURCES],
+        as_of,
+        load_free_mail(runtime.settings.free_mail_file),
+    )
+
+    def truths(m: Match) -> dict[Leaf, bool]:
+        subject = reference._subject(world, Level(m.level), m.entity_id)
+        return {
+            leaf: compare(reference.leaf_value(world, leaf, subject), leaf.cmp, world.as_of)
+            for leaf in leaves
+        }
+
+    return truths
+
+
+def facts_builder(
+    evaluation: Evaluation,
+    snap: Snapshot,
+    truths: Callable[[Match], Mapping[Leaf, bool]] = lambda _m: {},
+) -> Callable[[Match], RouteFacts]:
+    """What routing conditions read about a match's entity."""
+
+    def facts(m: Match) -> RouteFacts:
+        level = Level(m.level)
+        user = snap.users.get(m.entity_id) if level is Level.USER else None
+        account = snap.accounts.get(m.account_id) if m.account_id is not None else None
+        user_ev = evaluation.users.get(m.entity_id) if level is Level.USER else None
+        acct_ev = evaluation.accounts.get(m.account_id) if m.account_id is not None else None
+        return RouteFacts(
+            level=level,
+            as_of=evaluation.as_of,
+            user_traits=user,
+            account_traits=account,
+            user_scores=dict(user_ev.scores) if user_ev else {},
+            account_scores=dict(acct_ev.scores) if acct_ev else {},
+            leaf_truth=dict(truths(m)),
+        )
+
+    return facts
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def _alert_api() -> tuple[Any, Any] | None:
+    """``(enqueue, AlertEvent)`` from alerts/, or None while that module does not exist."""
+    try:
+        outbox = importlib.import_module("beachhead.alerts.outbox")
+        events = importlib.import_module("beachhead.alerts.events")
+    except ModuleNotFoundError:
+        return None
+    return outbox.enqueue, events.AlertEvent
+
+
+def enqueue_alerts(
+    s: Session,
+    config: Config,
+    notes: Sequence[lc.AlertNote],
+    quals: Mapping[str, lc.Qualification],
+) -> int:
+    """Put the alert events in the outbox in the caller's transaction; how many rows."""
+    api = _alert_api()
+    if api is None or not config.alerts or not notes:
+        return 0
+    enqueue, alert_event = api
+    rows = 0
+    for note in notes:
+        q = quals.get(note.qualification_id) if note.qualification_id else None
+        rows += int(
+            enqueue(
+                s,
+                config,
+                alert_event(
+                    type=note.type,
+                    occurred_at=note.at,
+                    qualification=qualification_json(q) if q is not None else None,
+                    pql=q.pql if q is not None else None,
+                    touch=q.touch if q is not None else None,
+                    account_id=note.account_id,
+                    stage_from=note.stage_from,
+                    stage_to=note.stage_to,
+                ),
+            )
+            or 0
+        )
+    return rows
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+@dataclass
+class Outcome:
+    """One evaluation: the open qualifications after it, and which it created."""
+
+    as_of: datetime
+    open: list[lc.Qualification]
+    new_ids: set[str] = field(default_factory=set)
+    recorded: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "as_of": iso(self.as_of),
+            "qualifications": [
+                qualification_json(q, q.id in self.new_ids) for q in sorted(self.open, key=sort_key)
+            ],
+        }
+
+
+def _decide(runtime: Runtime, config: Config, as_of: datetime, prior: lc.Prior) -> lc.StepResult:
+    evaluation = _evaluate(runtime, config, as_of)
+    snap = _snapshot(runtime.settings, runtime, evaluation.as_of)
+    facts = facts_builder(evaluation, snap, _activity_truths(runtime, config, evaluation.as_of))
+    return lc.evaluate_step(config, prior, evaluation, account_facts(evaluation, snap), facts)
+
+
+def _evaluate(runtime: Runtime, config: Config, as_of: datetime) -> Evaluation:
+    from beachhead.services import compute_evaluation
+
+    return compute_evaluation(runtime.settings, runtime.events, config, to_utc(as_of))
+
+
+def record_step(store: QualificationStore, s: Session, config: Config, step: lc.StepResult) -> None:
+    store.save_step(s, step)
+    quals = {q.id: q for q in [*step.updated, *step.created]}
+    enqueue_alerts(s, config, step.alerts, quals)
+
+
+def run_evaluation(
+    runtime: Runtime, config: Config, as_of: datetime, dry_run: bool = False
+) -> Outcome:
+    """Evaluate at ``as_of``; record, route and queue alerts unless ``dry_run``."""
+    as_of = to_utc(as_of)
+    store = QualificationStore(runtime.state)
+    if dry_run:
+        with runtime.state.session() as s:
+            prior = store.load_prior(s)
+        if prior.last_as_of is not None and as_of < prior.last_as_of:
+            prior = lc.Prior()
+        step = _decide(runtime, config, as_of, prior)
+        return Outcome(as_of, step.open_after, {q.id for q in step.created}, recorded=False)
+    with runtime.state.session() as s:  # fail fast, before the (slow) evaluation
+        latest = store.latest_as_of(s)
+    if latest is not None and as_of < latest:
+        raise ServiceError(_going_back(as_of, latest))
+    evaluation = _evaluate(runtime, config, as_of)
+    snap = _snapshot(runtime.settings, runtime, evaluation.as_of)
+    facts = facts_builder(evaluation, snap, _activity_truths(runtime, config, evaluation.as_of))
+    accounts = account_facts(evaluation, snap)
+    with store.locked() as s:
+        prior = store.load_prior(s)
+        try:
+            step = lc.evaluate_step(config, prior, evaluation, accounts, facts)
+        except lc.LifecycleError as exc:
+            raise ServiceError(str(exc)) from exc
+        record_step(store, s, config, step)
+    return Outcome(as_of, step.open_after, {q.id for q in step.created})
+
+
+def _going_back(as_of: datetime, latest: datetime) -> str:
+    return (
+        f"--as-of {iso(as_of)} is before the latest recorded evaluation ({iso(latest)}); "
+        "use --dry-run to look at the past"
+    )
+
+
+def replay_times(start: datetime, end: datetime, step: timedelta) -> list[datetime]:
+    """``start``, ``start + step``, ... while <= ``end``, and ``end`` itself."""
+    if step <= timedelta(0):
+        raise ServiceError("--step must be a positive duration such as 1d")
+    if start > end:
+        raise ServiceError(f"--replay-from {iso(start)} is after --as-of {iso(end)}")
+    times: list[datetime] = []
+    t = start
+    while t <= end:
+        times.append(t)
+        t += step
+    if times[-1] != end:
+        times.append(end)
+    return times
+
+
+def run_replay(
+    runtime: Runtime,
+    config: Config,
+    start: datetime,
+    end: datetime,
+    step: timedelta,
+    dry_run: bool = False,
+    progress: Callable[[int, int, datetime], None] | None = None,
+) -> tuple[Outcome, list[dict[str, Any]]]:
+    """Evaluate at each time from ``start`` to ``end``; the last outcome and a row per step.
+
+    ``is_new`` in the outcome marks what the whole replay created. A dry run chains the
+    steps in memory from the recorded state (or empty state when ``start`` is before it).
+    """
+    times = replay_times(to_utc(start), to_utc(end), step)
+    store = QualificationStore(runtime.state)
+    steps: list[dict[str, Any]] = []
+    created: set[str] = set()
+    outcome: Outcome | None = None
+    prior: lc.Prior | None = None
+    if dry_run:
+        with runtime.state.session() as s:
+            prior = store.load_prior(s)
+        if prior.last_as_of is not None and times[0] < prior.last_as_of:
+            prior = lc.Prior()
+    for i, t in enumerate(times):
+        if progress is not None:
+            progress(i, len(times), t)
+        if prior is not None:
+            result = _decide(runtime, config, t, prior)
+            prior = lc.advance(prior, result)
+            outcome = Outcome(t, result.open_after, {q.id for q in result.created}, False)
+        else:
+            outcome = run_evaluation(runtime, config, t)
+        created |= outcome.new_ids
+        steps.append({"as_of": iso(t), "created": len(outcome.new_ids), "open": len(outcome.open)})
+    assert outcome is not None
+    open_ids = {q.id for q in outcome.open}
+    outcome.new_ids = created & open_ids
+    return outcome, steps
+
+
+# --------------------------------------------------------------------------- rep actions
+
+
+def _team_of(config: Config, rep: str) -> str | None:
+    for team in config.teams:
+        if any(r.email.lower() == rep.lower() for r in team.reps):
+            return team.key
+    return None
+
+
+def _act(
+    state: StateStore,
+    config: Config,
+    qualification_id: str,
+    action: Callable[[lc.Qualification, lc.RoutingBook], lc.Change],
+    at: datetime | None,
+) -> lc.Qualification:
+    """Apply one rep action under the lifecycle lock, drain queues, record, queue alerts."""
+    when = to_utc(at) if at is not None else now_utc()
+    store = QualificationStore(state)
+    with store.locked() as s:
+        q = store.get(s, qualification_id)
+        if q is None:
+            raise lc.LifecycleError(f"no qualification {qualification_id!r}")
+        was_rep, was_team = q.rep, q.team
+        others = [o for o in store.open_qualifications(s) if o.id != q.id]
+        book = lc.make_book(config, [*others, q], store.cursors(s))
+        change = action(q, book)
+        changes, touched, notes = [change], [q], []
+        if q.closed_at is not None:
+            notes.append(lc.AlertNote(q.status, when, q.id, q.account_id))
+        elif (q.rep, q.team) != (was_rep, was_team) and change.reason != "claimed":
+            notes.append(lc.AlertNote("assigned", when, q.id, q.account_id))
+        # the work as it stands after the action (load, waiting), cursors as routing left them
+        moved = set(book.moved_cursors)
+        book = lc.make_book(config, [o for o in [*others, q] if o.is_open], book.cursors)
+        book.moved_cursors = moved
+        by_id = {o.id: o for o in [*others, q]}
+        drained, drain_changes, drain_notes = lc.apply_drain(book, by_id, when, change.actor)
+        touched += [d for d in drained if d.id != q.id]
+        changes += drain_changes
+        notes += drain_notes
+        store.save_qualifications(s, touched)
+        store.add_changes(s, changes)
+        store.save_cursors(s, {k: book.cursors[k] for k in book.moved_cursors})
+        enqueue_alerts(s, config, notes, {t.id: t for t in touched})
+    return q
+
+
+def claim(
+    state: StateStore, config: Config, qualification_id: str, actor: str, at: datetime | None = None
+) -> lc.Qualification:
+    """A rep takes an unassigned or queued qualification."""
+    return _act(
+        state,
+        config,
+        qualification_id,
+        lambda q, _b: lc.claim(q, actor, at or now_utc(), q.team or _team_of(config, actor)),
+        at,
+    )
+
+
+def start_working(
+    state: StateStore, config: Config, qualification_id: str, actor: str, at: datetime | None = None
+) -> lc.Qualification:
+    return _act(
+        state,
+        config,
+        qualification_id,
+        lambda q, _b: lc.start_working(q, actor, at or now_utc()),
+        at,
+    )
+
+
+def mark_won(
+    state: StateStore, config: Config, qualification_id: str, actor: str, at: datetime | None = None
+) -> lc.Qualification:
+    return _act(
+        state, config, qualification_id, lambda q, _b: lc.mark_won(q, actor, at or now_utc()), at
+    )
+
+
+def disqualify(
+    state: StateStore,
+    config: Config,
+    qualification_id: str,
+    actor: str,
+    reason: str,
+    at: datetime | None = None,
+) -> lc.Qualification:
+    return _act(
+        state,
+        config,
+        qualification_id,
+        lambda q, _b: lc.disqualify(q, actor, at or now_utc(), reason),
+        at,
+    )
+
+
+def reassign(
+    state: StateStore,
+    config: Config,
+    qualification_id: str,
+    actor: str,
+    rep: str | None = None,
+    team: str | None = None,
+    at: datetime | None = None,
+) -> lc.Qualification:
+    """To another rep (their team unless ``team`` says otherwise) or to another team."""
+    if rep is None and team is None:
+        raise lc.LifecycleError("reassign needs a rep or a team")
+    when = at or now_utc()
+
+    def action(q: lc.Qualification, book: lc.RoutingBook) -> lc.Change:
+        if rep is not None:
+            return lc.reassign_to_rep(q, actor, when, rep, team or _team_of(config, rep))
+        assert team is not None
+        return lc.reassign_to_team(q, actor, when, team, book)
+
+    return _act(state, config, qualification_id, action, at)
+
+
+# --------------------------------------------------------------------------- services
+
+
+def _config_of(runtime: Runtime, payload: Mapping[str, Any]) -> Config:
+    return read_config(payload.get("config") or runtime.settings.config)
+
+
+@service("evaluate")
+def evaluate_service(runtime: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
+    """``{as_of?, dry_run?, replay_from?, step_seconds?, config?}`` -> evaluate's JSON."""
+    config = _config_of(runtime, payload)
+    as_of = parse_time(payload["as_of"]) if payload.get("as_of") else now_utc()
+    dry_run = bool(payload.get("dry_run"))
+    if payload.get("replay_from"):
+        start = parse_time(payload["replay_from"], "--replay-from")
+        step = timedelta(seconds=float(payload.get("step_seconds") or 86400))
+        outcome, steps = run_replay(runtime, config, start, as_of, step, dry_run)
+        return {**outcome.to_json(), "steps": steps}
+    return run_evaluation(runtime, config, as_of, dry_run).to_json()
+
+
+def list_qualifications(
+    state: StateStore, status: str | None = None, pql: str | None = None
+) -> list[lc.Qualification]:
+    if status is not None and status != "open" and status not in lc.STATUSES:
+        raise ServiceError(
+            f"--status: expected open or one of {', '.join(lc.STATUSES)}, got {status!r}"
+        )
+    return QualificationStore(state).find(status, pql)
+
+
+@service("qualifications")
+def qualifications_service(runtime: Runtime, payload: dict[str, Any]) -> dict[str, Any]:
+    """``{status?, pql?}`` -> ``{"qualifications": [...]}`` (is_new false)."""
+    quals = list_qualifications(runtime.state, payload.get("status"), payload.get("pql"))
+    return {"qualifications": [qualification_json(q) for q in quals]}

@@ -1,0 +1,288 @@
+"""Repository of qualifications, their history, stage history, evaluations and cursors.
+
+All SQL of the lifecycle lives here; ``qualify/lifecycle.py`` decides, this module loads
+the state it decides from (``load_prior``) and saves what it decided (``save_step``).
+
+Concurrency: every writer opens ``locked()``, a transaction whose first statement updates
+the single ``lifecycle_lock`` row. On PostgreSQL that row lock makes concurrent
+evaluations and rep actions (several processes, one database) take turns; on SQLite the
+write takes the database's write lock up front (WAL + busy timeout). Decisions are made
+after the lock is held, on what is committed then, so two concurrent evaluations create
+and route each qualification once; the partial unique index on open (pql, entity) is the
+backstop.
+
+Times are stored as naive UTC and handed out UTC-aware.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from beachhead.qualify.lifecycle import (
+    Change,
+    Prior,
+    Qualification,
+    StageChange,
+    StepResult,
+)
+from beachhead.store.qualification_models import (
+    AccountStageRow,
+    EvaluationRow,
+    LifecycleLockRow,
+    QualificationHistoryRow,
+    QualificationRow,
+    RoutingCursorRow,
+    StageHistoryRow,
+)
+from beachhead.store.state import StateStore
+
+
+def _naive(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+def _aware(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _opt_aware(t: datetime | None) -> datetime | None:
+    return None if t is None else _aware(t)
+
+
+def _to_q(r: QualificationRow) -> Qualification:
+    return Qualification(
+        id=r.id,
+        pql=r.pql,
+        level=r.level,
+        entity_id=r.entity_id,
+        account_id=r.account_id,
+        priority=r.priority,
+        status=r.status,
+        qualified_at=_aware(r.qualified_at),
+        touch=r.touch,
+        evidence=list(r.evidence or []),
+        team=r.team,
+        rep=r.rep,
+        closed_at=_opt_aware(r.closed_at),
+        plan_at_qualification=r.plan_at_qualification,
+        stage_at_qualification=r.stage_at_qualification,
+        owner=r.owner,
+        updated_at=_opt_aware(r.updated_at),
+    )
+
+
+def _fields(q: Qualification) -> dict[str, Any]:
+    return {
+        "pql": q.pql,
+        "level": q.level,
+        "entity_id": q.entity_id,
+        "account_id": q.account_id,
+        "priority": q.priority,
+        "status": q.status,
+        "qualified_at": _naive(q.qualified_at),
+        "closed_at": None if q.closed_at is None else _naive(q.closed_at),
+        "touch": q.touch,
+        "team": q.team,
+        "rep": q.rep,
+        "evidence": q.evidence,
+        "plan_at_qualification": q.plan_at_qualification,
+        "stage_at_qualification": q.stage_at_qualification,
+        "owner": q.owner,
+        "updated_at": _naive(q.updated_at or q.qualified_at),
+    }
+
+
+def _to_change(r: QualificationHistoryRow) -> Change:
+    return Change(
+        r.qualification_id,
+        _aware(r.at),
+        r.actor,
+        r.status_from,
+        r.status_to,
+        r.team,
+        r.rep,
+        r.reason,
+        r.rule,
+    )
+
+
+class QualificationStore:
+    """The lifecycle's tables in one state store (SQLite or PostgreSQL)."""
+
+    def __init__(self, state: StateStore) -> None:
+        self.state = state
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[Session]:
+        """A transaction that holds the lifecycle lock until it commits (or rolls back)."""
+        with self.state.session() as s, s.begin():
+            s.execute(
+                update(LifecycleLockRow)
+                .where(LifecycleLockRow.id == 1)
+                .values(counter=LifecycleLockRow.counter + 1)
+            )
+            yield s
+
+    # -- reading ---------------------------------------------------------------------
+    def latest_as_of(self, s: Session) -> datetime | None:
+        return _opt_aware(s.scalar(select(func.max(EvaluationRow.as_of))))
+
+    def load_prior(self, s: Session) -> Prior:
+        """Open qualifications, the last close per (pql, entity), stages, cursors."""
+        open_rows = s.scalars(select(QualificationRow).where(QualificationRow.closed_at.is_(None)))
+        last_closed: dict[tuple[str, str], datetime] = {
+            (pql, entity): _aware(at)
+            for pql, entity, at in s.execute(
+                select(
+                    QualificationRow.pql,
+                    QualificationRow.entity_id,
+                    func.max(QualificationRow.closed_at),
+                )
+                .where(QualificationRow.closed_at.is_not(None))
+                .group_by(QualificationRow.pql, QualificationRow.entity_id)
+            )
+            if at is not None
+        }
+        stages = {r.account_id: r.stage for r in s.scalars(select(AccountStageRow))}
+        cursors = {r.team: r.position for r in s.scalars(select(RoutingCursorRow))}
+        return Prior(
+            open=[_to_q(r) for r in open_rows],
+            last_closed=last_closed,
+            last_as_of=self.latest_as_of(s),
+            stages=stages,
+            cursors=cursors,
+        )
+
+    def get(self, s: Session, qualification_id: str) -> Qualification | None:
+        row = s.get(QualificationRow, qualification_id)
+        return None if row is None else _to_q(row)
+
+    def open_qualifications(self, s: Session) -> list[Qualification]:
+        rows = s.scalars(select(QualificationRow).where(QualificationRow.closed_at.is_(None)))
+        return [_to_q(r) for r in rows]
+
+    def cursors(self, s: Session) -> dict[str, int]:
+        return {r.team: r.position for r in s.scalars(select(RoutingCursorRow))}
+
+    def find(self, status: str | None = None, pql: str | None = None) -> list[Qualification]:
+        """Sorted by (pql, entity_id, qualified_at); ``status="open"`` means not closed."""
+        stmt = select(QualificationRow)
+        if status == "open":
+            stmt = stmt.where(QualificationRow.closed_at.is_(None))
+        elif status is not None:
+            stmt = stmt.where(QualificationRow.status == status)
+        if pql is not None:
+            stmt = stmt.where(QualificationRow.pql == pql)
+        stmt = stmt.order_by(
+            QualificationRow.pql, QualificationRow.entity_id, QualificationRow.qualified_at
+        )
+        with self.state.session() as s:
+            return [_to_q(r) for r in s.scalars(stmt)]
+
+    def history(self, qualification_id: str) -> list[Change]:
+        with self.state.session() as s:
+            rows = s.scalars(
+                select(QualificationHistoryRow)
+                .where(QualificationHistoryRow.qualification_id == qualification_id)
+                .order_by(QualificationHistoryRow.id)
+            )
+            return [_to_change(r) for r in rows]
+
+    def stage_history(self, account_id: str | None = None) -> list[StageChange]:
+        stmt = select(StageHistoryRow).order_by(StageHistoryRow.at, StageHistoryRow.id)
+        if account_id is not None:
+            stmt = stmt.where(StageHistoryRow.account_id == account_id)
+        with self.state.session() as s:
+            return [
+                StageChange(r.account_id, r.stage, r.from_stage, _aware(r.at), r.initial)
+                for r in s.scalars(stmt)
+            ]
+
+    def evaluations(self) -> list[datetime]:
+        with self.state.session() as s:
+            return [
+                _aware(t)
+                for t in s.scalars(select(EvaluationRow.as_of).order_by(EvaluationRow.as_of))
+            ]
+
+    # -- writing ---------------------------------------------------------------------
+    def save_qualifications(self, s: Session, quals: Sequence[Qualification]) -> None:
+        for q in quals:
+            row = s.get(QualificationRow, q.id)
+            if row is None:
+                s.add(QualificationRow(id=q.id, **_fields(q)))
+            else:
+                for k, v in _fields(q).items():
+                    setattr(row, k, v)
+        s.flush()
+
+    def add_changes(self, s: Session, changes: Sequence[Change]) -> None:
+        s.add_all(
+            QualificationHistoryRow(
+                qualification_id=c.qualification_id,
+                at=_naive(c.at),
+                actor=c.actor,
+                status_from=c.status_from,
+                status_to=c.status_to,
+                team=c.team,
+                rep=c.rep,
+                reason=c.reason,
+                rule=c.rule,
+            )
+            for c in changes
+        )
+        s.flush()
+
+    def save_cursors(self, s: Session, cursors: dict[str, int]) -> None:
+        for team, position in cursors.items():
+            row = s.get(RoutingCursorRow, team)
+            if row is None:
+                s.add(RoutingCursorRow(team=team, position=position))
+            else:
+                row.position = position
+        s.flush()
+
+    def save_step(self, s: Session, step: StepResult) -> None:
+        """Write one evaluation's decisions (inside ``locked()``)."""
+        self.save_qualifications(s, [*step.updated, *step.created])
+        self.add_changes(s, step.changes)
+        for sc in step.stage_changes:
+            s.add(
+                StageHistoryRow(
+                    account_id=sc.account_id,
+                    stage=sc.stage,
+                    from_stage=sc.from_stage,
+                    at=_naive(sc.at),
+                    initial=sc.initial,
+                )
+            )
+            row = s.get(AccountStageRow, sc.account_id)
+            if row is None:
+                s.add(
+                    AccountStageRow(account_id=sc.account_id, stage=sc.stage, since=_naive(sc.at))
+                )
+            else:
+                row.stage, row.since = sc.stage, _naive(sc.at)
+        self.save_cursors(s, step.cursors)
+        as_of = _naive(step.as_of)
+        existing = s.scalar(select(EvaluationRow).where(EvaluationRow.as_of == as_of))
+        now = datetime.now(UTC).replace(tzinfo=None)
+        if existing is None:
+            s.add(
+                EvaluationRow(
+                    as_of=as_of,
+                    recorded_at=now,
+                    created=len(step.created),
+                    open=len(step.open_after),
+                )
+            )
+        else:
+            existing.recorded_at, existing.open = now, len(step.open_after)
+            existing.created += len(step.created)
+        s.flush()
