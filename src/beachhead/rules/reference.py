@@ -38,6 +38,7 @@ from beachhead.ingest.derive import derive_all
 from beachhead.ingest.identity import Snapshot, named_ids, resolve
 from beachhead.ingest.message import ACTIVITY_TYPES, MembershipRow, Message, TraitRow
 from beachhead.rules.durations import to_utc
+from beachhead.rules.explain import sentence
 from beachhead.rules.model import (
     AllCond,
     AnyCond,
@@ -52,7 +53,6 @@ from beachhead.rules.model import (
     TraitCond,
     iter_leaves,
 )
-from beachhead.rules.reference_explain import sentence
 from beachhead.rules.reference_features import Activity, event_value, metric_value
 from beachhead.rules.reference_values import MISSING, compare, lookup
 from beachhead.rules.result import EntityEval, Evaluation, LeafEvidence, Match, ScoreValue
@@ -100,6 +100,16 @@ def _score(world: _World, key: str, level: Level, entity: str) -> ScoreValue:
     return world.scores[memo]
 
 
+def _score_of(world: _World, leaf: ScoreCond, subject: _Subject) -> ScoreValue | None:
+    """The score a score leaf reads: the subject's own, or its (primary) account's."""
+    score = world.config.score(leaf.score)
+    if score.level is Level.USER:
+        entity = subject.id if subject.level is Level.USER else None
+    else:
+        entity = subject.account
+    return None if entity is None else _score(world, leaf.score, score.level, entity)
+
+
 def leaf_value(world: _World, leaf: Condition, subject: _Subject) -> Any:
     """The value a leaf compares: trait value, aggregate, metric or score (or MISSING)."""
     if isinstance(leaf, TraitCond):
@@ -131,16 +141,9 @@ def leaf_value(world: _World, leaf: Condition, subject: _Subject) -> Any:
             world.as_of,
         )
     if isinstance(leaf, ScoreCond):
-        score = world.config.score(leaf.score)
-        if score.level is Level.USER:
-            if subject.level is not Level.USER:
-                return MISSING
-            entity: str | None = subject.id
-        else:
-            entity = subject.account
-        if entity is None:
+        value = _score_of(world, leaf, subject)
+        if value is None:
             return MISSING
-        value = _score(world, leaf.score, score.level, entity)
         if leaf.on_band:
             return MISSING if value.band is None else value.band
         return value.points
@@ -176,8 +179,11 @@ def _evidence(world: _World, cond: Condition, subject: _Subject) -> list[LeafEvi
     out: list[LeafEvidence] = []
     for leaf in iter_leaves(cond):
         held, value = _leaf_holds(world, leaf, subject)
-        shown = _evidence_value(value)
-        out.append(LeafEvidence(leaf.path, held, shown, sentence(leaf, shown, held)))
+        seen: Any = None if value is MISSING else value
+        if isinstance(leaf, ScoreCond) and leaf.on_band and seen is not None:
+            seen = _score_of(world, leaf, subject)  # explain shows points and band
+        text = sentence(leaf, seen, held, world.as_of)
+        out.append(LeafEvidence(leaf.path, held, _evidence_value(value), text))
     return out
 
 
