@@ -233,3 +233,22 @@ def test_embedded_store_held_elsewhere_is_busy(tmp_path: Path) -> None:
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=10)
+
+
+def test_two_embedded_stores_in_one_process_share_seq(tmp_path: Path) -> None:
+    settings = Settings(data=tmp_path / "data")
+    a, b = open_event_store(settings), open_event_store(settings)
+    try:
+        a.append(*msgs(track("m1", 1)), "t")
+        b.append(*msgs(track("m2", 1)), "t")
+        a.append(*msgs(track("m3", 1)), "t")
+        assert [m.message_id for m in b.messages()] == ["m1", "m2", "m3"]
+    finally:
+        a.close()
+        b.close()
+    c = open_event_store(settings)  # reopened: the counter starts after the largest seq
+    try:
+        c.append(*msgs(track("m4", 1)), "t")
+        assert [m.message_id for m in c.messages()] == ["m1", "m2", "m3", "m4"]
+    finally:
+        c.close()

@@ -3,8 +3,12 @@
 Rows go in as Arrow tables (one ``INSERT ... SELECT`` per table per batch): DuckDB's
 ``executemany`` manages about 800 rows/s, Arrow tens of thousands. Dedupe against the
 store is ``INSERT OR IGNORE`` on the message_id primary key, with ``RETURNING`` telling
-which messages were new, so derived rows are stored for those only. ``seq`` comes from a
-one-row counter table updated in the same transaction.
+which messages were new, so derived rows are stored for those only.
+
+``seq`` comes from a counter in this process, shared by every store open on the file and
+started from the largest stored ``seq`` when the first one opens: DuckDB's file lock means
+no other process writes meanwhile, and a counter costs no statement per commit (a counter
+table did: one more write per batch).
 """
 
 from __future__ import annotations
@@ -99,12 +103,29 @@ MIGRATIONS: dict[int, list[str]] = {
             to_id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL)""",
         """CREATE TABLE memberships (seq BIGINT NOT NULL, user_id VARCHAR NOT NULL,
             account_id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, source VARCHAR)""",
-        "CREATE TABLE bh_counter (next_seq BIGINT NOT NULL)",
-        "INSERT INTO bh_counter VALUES (1)",
     ],
 }
 
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?)(?:\s+by user\b|\.\s+See also|$)")
+
+
+class _SeqCounter:
+    """The next ``seq`` for one DuckDB file, shared by the stores this process has open."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.next = 1
+        self.users = 0
+
+    def take(self, n: int) -> range:
+        with self.lock:
+            start = self.next
+            self.next += n
+        return range(start, start + n)
+
+
+_counters: dict[str, _SeqCounter] = {}
+_counters_lock = threading.Lock()
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -128,7 +149,9 @@ class DuckDBEventStore:
         self._con = _connect(path)
         self._lock = threading.RLock()
         self._ibis: ibis.BaseBackend | None = None
+        self._closed = False
         self._migrate()
+        self._counter = self._attach_counter()
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -151,14 +174,23 @@ class DuckDBEventStore:
 
     # -- writing --------------------------------------------------------------------------
 
+    def _attach_counter(self) -> _SeqCounter:
+        """Join this file's counter; the first store open on it reads the largest seq."""
+        key = str(self.path.resolve())
+        with _counters_lock:
+            counter = _counters.setdefault(key, _SeqCounter())
+            if counter.users == 0:
+                with self._lock:
+                    tables = ("events", "trait_rows", "links", "memberships")
+                    union = " UNION ALL ".join(f"SELECT max(seq) AS s FROM {t}" for t in tables)
+                    got = self._con.execute(f"SELECT max(s) FROM ({union})").fetchall()
+                counter.next = int(got[0][0] or 0) + 1
+            counter.users += 1
+        return counter
+
     def _reserve(self, n: int) -> range:
-        """``n`` new seq values (inside the caller's transaction)."""
-        if n == 0:
-            return range(0)
-        end = self._con.execute(
-            "UPDATE bh_counter SET next_seq = next_seq + ? RETURNING next_seq", [n]
-        ).fetchall()[0][0]
-        return range(int(end) - n, int(end))
+        """``n`` new seq values."""
+        return self._counter.take(n)
 
     def _insert(self, table: str, schema: pa.Schema, columns: dict[str, list[Any]]) -> None:
         if not columns["seq"]:
@@ -298,6 +330,11 @@ class DuckDBEventStore:
 
     def close(self) -> None:
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            with _counters_lock:
+                self._counter.users -= 1
             if self._ibis is not None:
                 with contextlib.suppress(Exception):  # closing anyway
                     self._ibis.disconnect()
