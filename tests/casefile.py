@@ -44,11 +44,12 @@ from beachhead.ingest.message import MembershipRow, Message, TraitRow
 from beachhead.ingest.segment import normalize
 from beachhead.rules.load import load_text
 from beachhead.rules.model import Config
-from beachhead.rules.result import Evaluation
+from beachhead.rules.result import Evaluation, Match
 
 CASES_DIR = Path(__file__).parent / "cases"
-# Cases about the definitions loader itself (errors) live beside these and are not run here.
-EXCLUDED_DIRS = frozenset({"config_errors"})
+# Other corpora live beside these, in their own formats, with their own runners: the
+# definitions loader's error cases and the routing cases. They are not evaluation cases.
+EXCLUDED_DIRS = frozenset({"config_errors", "routing"})
 # The free-mail list every runner passes: the one that ships.
 FREE_MAIL = builtin_free_mail()
 DEFAULT_IMPORTED_AT = "2000-01-01T00:00:00Z"
@@ -150,7 +151,7 @@ def load_case(path: Path) -> Case:
 
     config = load_text(_definitions_text(data["definitions"]), f"tests/cases/{cid}")
     as_of = parse_time(data["as_of"])
-    received = parse_time(data.get("received_at", data["as_of"]))
+    received = parse_time(str(data.get("received_at", data["as_of"])))
 
     raws: list[dict[str, Any]] = list(data.get("messages") or [])
     messages: list[Message] = []
@@ -209,7 +210,7 @@ def check(case: Case, result: Evaluation, snapshot: Snapshot | None = None) -> l
             diffs.append(f"{what}: expected {want!r}, got {got!r}")
 
     matched: dict[str, list[str]] = {p.key: [] for p in case.config.pqls}
-    by_key = {}
+    by_key: dict[tuple[str, str], Match] = {}
     for m in result.matches:
         matched.setdefault(m.pql, []).append(m.entity_id)
         by_key[(m.pql, m.entity_id)] = m
@@ -220,17 +221,17 @@ def check(case: Case, result: Evaluation, snapshot: Snapshot | None = None) -> l
         differ(f"pqls.{key}", sorted(str(w) for w in want or []), sorted(matched.get(key, [])))
     for key, per in (exp.get("touch") or {}).items():
         for entity, want in per.items():
-            m = by_key.get((key, entity))
-            differ(f"touch.{key}.{entity}", want, m.touch if m else None)
+            hit = by_key.get((key, entity))
+            differ(f"touch.{key}.{entity}", want, hit.touch if hit else None)
     for key, per in (exp.get("evidence") or {}).items():
         for entity, leaves in per.items():
-            m = by_key.get((key, entity))
-            if m is None:
+            hit = by_key.get((key, entity))
+            if hit is None:
                 diffs.append(f"evidence.{key}.{entity}: expected a match, got none")
                 continue
-            got = [{"path": e.path, "held": e.held, "value": _num(e.value)} for e in m.evidence]
+            seen = [{"path": e.path, "held": e.held, "value": _num(e.value)} for e in hit.evidence]
             want_leaves = [{**leaf, "value": _num(leaf.get("value"))} for leaf in leaves]
-            differ(f"evidence.{key}.{entity}", want_leaves, got)
+            differ(f"evidence.{key}.{entity}", want_leaves, seen)
     for key, per in (exp.get("scores") or {}).items():
         for entity, want in per.items():
             ev = result.users.get(entity) or result.accounts.get(entity)
