@@ -300,7 +300,9 @@ def evaluate_step(
             out.stage_changes.append(StageChange(account_id, stage, was, as_of))
             out.alerts.append(AlertNote("stage_changed", as_of, None, account_id, was, stage))
     # 3. close what converted or expired
-    open_now = [replace(q) for q in sorted(prior.open, key=lambda q: (q.qualified_at, q.id))]
+    open_now = [
+        replace(q) for q in sorted(prior.open, key=lambda q: (q.qualified_at, q.id)) if q.is_open
+    ]
     by_id = {q.id: q for q in open_now}
     book = make_book(config, open_now, prior.cursors)
     changed: dict[str, Qualification] = {}

@@ -1,0 +1,19 @@
+"""qualify/ stays pure: importing it pulls in no database, web or store module."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FORBIDDEN = ("sqlalchemy", "duckdb", "psycopg", "fastapi", "httpx", "ibis", "beachhead.store")
+
+
+def test_qualify_imports_no_io_modules() -> None:
+    code = (
+        "import sys, beachhead.qualify.lifecycle, beachhead.qualify.routing\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r} "
+        f"or any(m.startswith(f + '.') or m == f for f in {FORBIDDEN!r}))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
