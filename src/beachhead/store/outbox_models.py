@@ -39,6 +39,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    distinct,
     func,
     or_,
     select,
@@ -96,6 +97,8 @@ class Claim:
 
 @dataclass(frozen=True, slots=True)
 class Counts:
+    """Deliveries (distinct idempotency keys) per state."""
+
     pending_waiting: int
     pending_due: int
     sending: int
@@ -227,22 +230,21 @@ def finish_failed(
 
 
 def counts(session: Session, now: datetime) -> Counts:
-    """How many rows are in each state (``pending`` split into due now and waiting)."""
+    """How many deliveries are in each state (``pending`` split into due now and waiting)."""
+    keys = func.count(distinct(OutboxRow.idempotency_key))
     with session.begin():
-        rows = session.execute(
-            select(
-                OutboxRow.status,
-                OutboxRow.next_attempt_at <= now,
-                func.count(),
-            ).group_by(OutboxRow.status, OutboxRow.next_attempt_at <= now)
-        ).all()
-    tally = {(str(s), bool(d)): int(n) for s, d, n in rows}
+        rows = session.execute(select(OutboxRow.status, keys).group_by(OutboxRow.status))
+        by_status = {str(status): int(n) for status, n in rows}
+        waiting = session.scalar(
+            select(keys).where(OutboxRow.status == PENDING, OutboxRow.next_attempt_at > now)
+        )
+    pending = by_status.get(PENDING, 0)
     return Counts(
-        pending_waiting=tally.get((PENDING, False), 0),
-        pending_due=tally.get((PENDING, True), 0),
-        sending=tally.get((SENDING, False), 0) + tally.get((SENDING, True), 0),
-        delivered=sum(n for (s, _), n in tally.items() if s == DELIVERED),
-        gave_up=sum(n for (s, _), n in tally.items() if s == GAVE_UP),
+        pending_waiting=int(waiting or 0),
+        pending_due=pending - int(waiting or 0),
+        sending=by_status.get(SENDING, 0),
+        delivered=by_status.get(DELIVERED, 0),
+        gave_up=by_status.get(GAVE_UP, 0),
     )
 
 
