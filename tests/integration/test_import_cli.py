@@ -72,7 +72,8 @@ def run(
     env: dict[str, str], *args: str, stdin: bytes | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The command in this process (Typer's runner), with ``env`` set; like a subprocess."""
-    result = RUNNER.invoke(app, list(args), input=stdin, env=env)
+    clean: dict[str, str | None] = {k: None for k in os.environ if k.startswith("BEACHHEAD_")}
+    result = RUNNER.invoke(app, list(args), input=stdin, env={**clean, **env})
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
@@ -86,7 +87,7 @@ def run_binary(
         [BEACHHEAD, *args],
         input=stdin,
         capture_output=True,
-        env={**os.environ, **env},
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("BEACHHEAD_")}, **env},
         timeout=120,
     )
     return subprocess.CompletedProcess(
@@ -291,3 +292,26 @@ def test_installed_command_reads_gzip_from_stdin(backend_env: dict[str, str]) ->
         ).stdout
     )
     assert (report["stored"], report["duplicates"], report["rejected"]) == (0, n_good, [])
+
+
+def test_import_runs_inside_a_live_server(tmp_path: Path) -> None:
+    """With ``serve`` holding the embedded store, import is forwarded to it (and works)."""
+    from test_serve import Server, stored_messages
+
+    env = {"BEACHHEAD_DATA": str(tmp_path / "data")}
+    f = tmp_path / "events.jsonl"
+    text, n_good = mixed_file()
+    f.write_text(text)
+    srv = Server(env, tmp_path / "serve.log").start()
+    try:
+        report = run_json(env, "import", "events", str(f), code=1)
+        assert report["stored"] == n_good
+        assert [r["line"] for r in report["rejected"]] == sorted(BAD)
+        piped = run_json(env, "import", "events", "-", stdin=jsonl(GOOD).encode())
+        assert (piped["stored"], piped["duplicates"]) == (0, n_good)
+        accounts = tmp_path / "accounts.csv"
+        accounts.write_text(ACCOUNTS_CSV)
+        assert run_json(env, "import", "accounts", str(accounts), code=1)["stored"] == 2
+    finally:
+        srv.stop()
+    assert len(stored_messages(env)) == n_good
