@@ -16,7 +16,7 @@ from sqlalchemy import inspect
 from beachhead.config import sqlalchemy_url
 from beachhead.ingest.message import Reject
 from beachhead.store.state import StateStore, head_revision, migrate
-from beachhead.store.state_models import Base
+from beachhead.store.state_models import all_models
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -38,7 +38,7 @@ def state(state_url: str) -> Iterator[StateStore]:
 def test_migrated_schema_matches_the_models(state: StateStore) -> None:
     assert state.revision == head_revision()
     with state.engine.connect() as conn:
-        diffs = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        diffs = compare_metadata(MigrationContext.configure(conn), all_models().metadata)
     assert diffs == []
     assert {"write_keys", "rejects", "alembic_version"} <= set(
         inspect(state.engine).get_table_names()

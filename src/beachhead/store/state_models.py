@@ -7,6 +7,8 @@ table is a new migration plus a new model here.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from datetime import datetime
 
 from sqlalchemy import DateTime, Index, Integer, String, Text
@@ -14,7 +16,18 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
-    """Declarative base of every state-store table."""
+    """Declarative base of every state-store table (all ``store/*_models.py`` use it)."""
+
+
+def all_models() -> type[Base]:
+    """Import every ``beachhead.store.*_models`` module so ``Base.metadata`` is complete
+    (what the schema-vs-models check and Alembic autogenerate compare against)."""
+    import beachhead.store as store
+
+    for info in pkgutil.iter_modules(store.__path__):
+        if info.name.endswith("_models"):
+            importlib.import_module(f"beachhead.store.{info.name}")
+    return Base
 
 
 class WriteKey(Base):

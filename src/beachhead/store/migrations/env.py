@@ -10,13 +10,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from beachhead.store.state_models import Base
+from beachhead.store.state_models import all_models
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=all_models().metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
         transaction_per_migration=True,
     )
