@@ -188,13 +188,13 @@ class Deliverer:
         clock: Callable[[], datetime] = system_now,
         rand: Callable[[], float] = random.random,
         client: httpx.Client | None = None,
-        workers: int = 4,
+        workers: int | None = None,
     ) -> None:
         self.state = state
         self.settings = settings or AlertSettings()
         self.clock = clock
         self.rand = rand
-        self.workers = max(1, workers)
+        self.workers = max(1, self.settings.alert_workers if workers is None else workers)
         self._own_client = client is None
         self.client = client or httpx.Client(
             timeout=self.settings.alert_timeout.total_seconds(), follow_redirects=False

@@ -9,10 +9,12 @@
 | BEACHHEAD_ALERT_TIMEOUT | 10s | HTTP timeout of one attempt |
 | BEACHHEAD_ALERT_LEASE | 2m | how long a claimed delivery is held before another may retry it |
 | BEACHHEAD_ALERT_POLL | 5s | how often ``serve`` looks for due alerts |
+| BEACHHEAD_ALERT_WORKERS | 4 | deliveries sent at once by one process |
 
 Spans are written like ``30s``, ``15m``, ``12h``, ``1d`` (seconds allowed, unlike
 definitions). The lease must exceed the timeout: a deliverer that is still waiting on a
-receiver must not see its claim taken over (``effective_lease`` enforces a margin).
+receiver must not see its claim taken over (``effective_lease`` is at least twice the
+timeout).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class AlertSettings(BaseSettings):
     alert_timeout: timedelta = timedelta(seconds=10)
     alert_lease: timedelta = timedelta(minutes=2)
     alert_poll: timedelta = timedelta(seconds=5)
+    alert_workers: int = 4
 
     @field_validator(
         "alert_give_up",
@@ -63,5 +66,5 @@ class AlertSettings(BaseSettings):
 
     @property
     def effective_lease(self) -> timedelta:
-        """The lease, at least the timeout plus a margin for bookkeeping."""
-        return max(self.alert_lease, self.alert_timeout + timedelta(seconds=5))
+        """The lease, at least twice the timeout (one attempt plus its bookkeeping)."""
+        return max(self.alert_lease, self.alert_timeout * 2)

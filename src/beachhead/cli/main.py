@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "beachhead.cli.rejects",  # rejects
     "beachhead.cli.entities",  # users, accounts
     "beachhead.cli.evaluate_cmds",  # evaluate, qualifications, deliver
+    "beachhead.cli.deliver",  # deliver
     "beachhead.cli.serve",  # serve, migrate
     "beachhead.cli.demo",  # demo, demo generate
 ]

@@ -20,6 +20,7 @@ ROUTER_MODULES = [
     "beachhead.web.internal",  # /_internal/*: CLI commands forwarded to a running server
     "beachhead.web.api",  # /api/v1 JSON API
     "beachhead.web.pages",  # the web app
+    "beachhead.web.alerts_worker",  # alert delivery in the background (no routes)
 ]
 
 

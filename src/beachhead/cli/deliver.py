@@ -1,0 +1,96 @@
+"""``beachhead deliver``: send the alerts that are due from the outbox, then exit (for cron).
+
+The outbox lives in the state store, which every process opens directly (SQLite in WAL
+mode or PostgreSQL), so this runs safely beside ``beachhead serve`` (which delivers
+continuously) and beside other ``deliver`` processes: each delivery is claimed before it
+is sent. Failed attempts are not an error of the command (they are retried later, as the
+table says); the exit code is non-zero only when the command itself cannot run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from beachhead.alerts.deliver import Deliverer, DeliveryReport
+from beachhead.alerts.events import iso
+from beachhead.alerts.settings import AlertSettings
+from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
+from beachhead.config import load_settings
+from beachhead.store.state import StateStore
+
+
+def report_json(report: DeliveryReport) -> dict[str, Any]:
+    return {
+        "delivered": report.delivered,
+        "failed": report.failed,
+        "gave_up": report.gave_up,
+        "waiting": report.waiting,
+        "deliveries": [
+            {
+                "id": o.event_id,
+                "target": o.target,
+                "kind": o.kind,
+                "alerts": o.alerts,
+                "result": o.result,
+                "attempts": o.attempts,
+                "status_code": o.status_code,
+                "error": o.error,
+                "next_attempt_at": iso(o.next_attempt_at) if o.next_attempt_at else None,
+            }
+            for o in report.outcomes
+        ],
+    }
+
+
+def _print_table(report: DeliveryReport) -> None:
+    console = Console(width=140)
+    summary = Table("delivered", "failed", "gave up", "waiting", title="Alert deliveries")
+    summary.add_row(
+        str(report.delivered), str(report.failed), str(report.gave_up), str(report.waiting)
+    )
+    console.print(summary)
+    if not report.outcomes:
+        return
+    detail = Table("target", "event id", "alerts", "result", "attempt", "detail")
+    for o in report.outcomes:
+        note = o.error or (f"HTTP {o.status_code}" if o.status_code else "")
+        if o.next_attempt_at is not None:
+            note += f"; next try {iso(o.next_attempt_at)}"
+        detail.add_row(
+            o.target, o.event_id, str(o.alerts), o.result.replace("_", " "), str(o.attempts), note
+        )
+    console.print(detail)
+
+
+def deliver(config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = Format.table) -> None:
+    """Send the alerts that are due (Slack, webhooks), retry failed ones later, and exit."""
+    settings = load_settings(config, data)
+    try:
+        alert_settings = AlertSettings()
+    except ValueError as exc:
+        raise fail(f"bad alert setting: {exc}".splitlines()[0]) from exc
+    if settings.embedded:
+        settings.data.mkdir(parents=True, exist_ok=True)
+    try:
+        state = StateStore(settings.state_url)
+    except Exception as exc:
+        raise fail(f"cannot open the state store: {exc}".splitlines()[0]) from exc
+    deliverer = Deliverer(state, alert_settings)
+    try:
+        report = deliverer.run_once()
+    finally:
+        deliverer.close()
+        state.close()
+    if fmt is Format.json:
+        typer.echo(orjson.dumps(report_json(report)).decode())
+    else:
+        _print_table(report)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("deliver")(deliver)

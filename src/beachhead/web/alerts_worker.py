@@ -1,0 +1,73 @@
+"""Alert delivery inside ``beachhead serve``: the deliverer in a background thread.
+
+No routes (``router`` is empty); the startup hook starts a thread that calls
+``Deliverer.run_once()`` every ``BEACHHEAD_ALERT_POLL`` (default 5 s) on its own
+``StateStore``, and the shutdown hook stops it (a delivery in flight finishes first, up
+to its HTTP timeout). Because every delivery is claimed before it is sent, this is safe
+next to ``beachhead deliver`` from cron and next to other servers on one PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from fastapi import APIRouter, FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from beachhead.alerts.deliver import Deliverer
+from beachhead.alerts.settings import AlertSettings
+from beachhead.config import Settings
+from beachhead.store.state import StateStore
+
+router = APIRouter(include_in_schema=False)
+log = logging.getLogger("beachhead.alerts")
+
+
+class DeliveryLoop:
+    """Runs the deliverer until stopped; a failing round is logged, not fatal."""
+
+    def __init__(self, settings: Settings, alert_settings: AlertSettings | None = None) -> None:
+        self.settings = settings
+        self.alert_settings = alert_settings or AlertSettings()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="alerts-deliverer", daemon=True)
+        self.rounds = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        if self.settings.embedded:
+            self.settings.data.mkdir(parents=True, exist_ok=True)
+        state = StateStore(self.settings.state_url)
+        deliverer = Deliverer(state, self.alert_settings)
+        try:
+            while not self._stop.is_set():
+                try:
+                    deliverer.run_once()
+                except Exception:
+                    log.exception("alert delivery round failed; retrying at the next poll")
+                self.rounds += 1
+                self._stop.wait(self.alert_settings.alert_poll.total_seconds())
+        finally:
+            deliverer.close()
+            state.close()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+
+async def startup(app: FastAPI) -> None:
+    loop = DeliveryLoop(app.state.settings)
+    loop.start()
+    app.state.alerts_loop = loop
+
+
+async def shutdown(app: FastAPI) -> None:
+    loop: DeliveryLoop | None = getattr(app.state, "alerts_loop", None)
+    if loop is not None:
+        timeout = loop.alert_settings.alert_timeout.total_seconds() * 2 + 5
+        await run_in_threadpool(loop.stop, timeout)
