@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,6 +93,7 @@ class Reply:
     status: int = 200
     body: bytes = b"ok"
     stall: bool = False
+    delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -133,6 +135,8 @@ class Receiver:
                 if reply.stall:
                     receiver.stalled.set()
                     receiver._release.wait(60)
+                if reply.delay:
+                    time.sleep(reply.delay)
                 try:
                     self.send_response(reply.status)
                     for k, v in reply.headers.items():
