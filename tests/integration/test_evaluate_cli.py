@@ -1,0 +1,205 @@
+"""``beachhead evaluate`` / ``qualifications`` as subprocesses, on DuckDB+SQLite and PostgreSQL.
+
+The scenario below is worked out by hand (day-by-day replay, as_of at midnight UTC):
+
+PQL free_to_paid: ``Report Created`` at least twice within 3 days; expires after 4d;
+cooldown 2d; touch high; one team ``t`` (a, b) by round robin. u1 is in beta, u2 in acme
+(both plan free from 02-28); acme moves to plan team on 03-05 10:00.
+
+- 03-03: u1 has 03-01 10:00 and 03-02 10:00 -> q1 (u1) created, rep a.
+- 03-04: u2 has 03-02 12:00 and 03-03 12:00 -> q2 (u2) created, rep b.
+- 03-06: acme reached stage team (was free) -> q2 converted; stage history free -> team.
+- 03-07: q1 untouched and 03-07 >= 03-03 + 4d -> expired.
+- 03-08: u1 holds again (03-07 10:00, 11:00) but 03-08 < 03-07 + 2d cooldown -> nothing.
+- 03-09: cooldown over -> q3 (u1) created, rep a (the rotation continues after b).
+- 03-10: nothing new; q3 stays open.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_serve import cli
+
+CONFIG = """\
+version: 1
+pqls:
+  - key: free_to_paid
+    name: Free to paid
+    level: user
+    priority: 10
+    when: {all: [{event: Report Created, within: 3d, count: {gte: 2}}]}
+    expires_after: 4d
+    cooldown: 2d
+stages:
+  - {key: free, name: Free, when: {trait: account.plan, in: [free]}}
+  - {key: team, name: Team, when: {trait: account.plan, in: [team]}}
+teams:
+  - key: t
+    reps: [{email: a@x.com}, {email: b@x.com}]
+routing:
+  - {team: t}
+"""
+
+
+def _msg(kind: str, user: str, ts: str, **extra: Any) -> dict[str, Any]:
+    return {"type": kind, "userId": user, "timestamp": ts, **extra}
+
+
+EVENTS = [
+    _msg("group", "u1", "2026-02-28T00:00:00Z", groupId="beta", traits={"plan": "free"}),
+    _msg("group", "u2", "2026-02-28T00:00:00Z", groupId="acme", traits={"plan": "free"}),
+    _msg("track", "u1", "2026-03-01T10:00:00Z", event="Report Created"),
+    _msg("track", "u1", "2026-03-02T10:00:00Z", event="Report Created"),
+    _msg("track", "u2", "2026-03-02T12:00:00Z", event="Report Created"),
+    _msg("track", "u2", "2026-03-03T12:00:00Z", event="Report Created"),
+    _msg("group", "u2", "2026-03-05T10:00:00Z", groupId="acme", traits={"plan": "team"}),
+    _msg("track", "u1", "2026-03-07T10:00:00Z", event="Report Created"),
+    _msg("track", "u1", "2026-03-07T11:00:00Z", event="Report Created"),
+]
+KEYS = [
+    "id",
+    "pql",
+    "level",
+    "entity_id",
+    "account_id",
+    "priority",
+    "status",
+    "is_new",
+    "qualified_at",
+    "touch",
+    "team",
+    "rep",
+    "evidence",
+]
+REPLAY = ["--replay-from", "2026-03-01", "--as-of", "2026-03-10", "--step", "1d"]
+
+
+@pytest.fixture
+def bare_env(backend_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The definitions, no data."""
+    cfg = tmp_path / "beachhead.yml"
+    cfg.write_text(CONFIG)
+    return {**backend_env, "BEACHHEAD_CONFIG": str(cfg)}
+
+
+@pytest.fixture
+def env(bare_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """The definitions and the scenario's events."""
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(m) + "\n" for m in EVENTS))
+    cli(bare_env, "import", "events", str(events))
+    return bare_env
+
+
+def _json(env: dict[str, str], *args: str) -> dict[str, Any]:
+    out: dict[str, Any] = json.loads(cli(env, *args, "--format", "json").stdout)
+    return out
+
+
+def _brief(rows: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    return [(r["entity_id"], r["qualified_at"][:10], r["status"], r["rep"]) for r in rows]
+
+
+@pytest.mark.slow
+def test_replay_day_by_day_gives_the_hand_worked_records(env: dict[str, str]) -> None:
+    dry = _json(env, "evaluate", *REPLAY, "--dry-run")
+    assert _json(env, "qualifications")["qualifications"] == []  # a dry run records nothing
+    recorded = _json(env, "evaluate", *REPLAY)
+    for result in (dry, recorded):
+        assert result["as_of"] == "2026-03-10T00:00:00Z"
+        assert _brief(result["qualifications"]) == [("u1", "2026-03-09", "assigned", "a@x.com")]
+        assert [q["is_new"] for q in result["qualifications"]] == [True]
+        assert [s["created"] for s in result["steps"]] == [0, 0, 1, 1, 0, 0, 0, 0, 1, 0]
+    every = _json(env, "qualifications")["qualifications"]
+    assert _brief(every) == [
+        ("u1", "2026-03-03", "expired", "a@x.com"),
+        ("u1", "2026-03-09", "assigned", "a@x.com"),
+        ("u2", "2026-03-04", "converted", "b@x.com"),
+    ]
+    assert all(not q["is_new"] for q in every)
+    converted = _json(env, "qualifications", "--status", "converted")["qualifications"]
+    assert _brief(converted) == [("u2", "2026-03-04", "converted", "b@x.com")]
+    assert len(_json(env, "qualifications", "--status", "open")["qualifications"]) == 1
+    # the same as_of again: nothing new, the same open qualification
+    again = _json(env, "evaluate", "--as-of", "2026-03-10")
+    assert _brief(again["qualifications"]) == _brief(recorded["qualifications"])
+    assert [q["is_new"] for q in again["qualifications"]] == [False]
+
+
+def test_evaluate_json_shape_idempotence_and_going_back(env: dict[str, str]) -> None:
+    first = _json(env, "evaluate", "--as-of", "2026-03-04")
+    assert first["as_of"] == "2026-03-04T00:00:00Z"
+    rows = first["qualifications"]
+    assert [list(r) for r in rows] == [KEYS, KEYS]
+    assert [(r["entity_id"], r["is_new"], r["rep"]) for r in rows] == [
+        ("u1", True, "a@x.com"),
+        ("u2", True, "b@x.com"),
+    ]
+    u1 = rows[0]
+    assert (u1["pql"], u1["level"], u1["account_id"], u1["priority"]) == (
+        "free_to_paid",
+        "user",
+        "beta",
+        10,
+    )
+    assert (u1["status"], u1["touch"], u1["team"], u1["qualified_at"]) == (
+        "assigned",
+        "high",
+        "t",
+        "2026-03-04T00:00:00Z",
+    )
+    assert u1["evidence"] == [
+        {
+            "path": "when.all[0]",
+            "held": True,
+            "value": 2,
+            "sentence": u1["evidence"][0]["sentence"],
+        }
+    ]
+    assert "Report Created" in u1["evidence"][0]["sentence"]
+    again = _json(env, "evaluate", "--as-of", "2026-03-04T00:00:00Z")
+    assert [r["id"] for r in again["qualifications"]] == [r["id"] for r in rows]
+    assert not any(r["is_new"] for r in again["qualifications"])
+    listed = _json(env, "qualifications")
+    assert list(listed) == ["qualifications"]
+    assert [r["id"] for r in listed["qualifications"]] == [r["id"] for r in rows]
+    back = cli(env, "evaluate", "--as-of", "2026-03-03", check=False)
+    assert back.returncode != 0
+    assert "before the latest recorded evaluation" in back.stderr
+    assert len(back.stderr.strip().splitlines()) == 1
+    # a dry run may look at the past: from empty state, u1 qualified on 03-03 alone
+    past = _json(env, "evaluate", "--as-of", "2026-03-03", "--dry-run")
+    assert [(r["entity_id"], r["is_new"]) for r in past["qualifications"]] == [("u1", True)]
+    assert len(_json(env, "qualifications")["qualifications"]) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["evaluate", "--as-of", "yesterday-ish"], "--as-of"),
+        (["evaluate", "--replay-from", "2026-03-01", "--step", "1 month"], "--step"),
+        (["evaluate", "--replay-from", "2026-03-09", "--as-of", "2026-03-01"], "is after"),
+        (["qualifications", "--status", "won"], "--status"),
+        (["evaluate", "--config", "/nonexistent/beachhead.yml"], "no such file"),
+    ],
+)
+def test_bad_input_exits_with_one_line(
+    bare_env: dict[str, str], args: list[str], needle: str
+) -> None:
+    proc = cli(bare_env, *args, check=False)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], proc.stderr
+
+
+@pytest.mark.slow
+def test_table_output_lists_open_qualifications(env: dict[str, str]) -> None:
+    out = cli(env, "evaluate", "--as-of", "2026-03-04").stdout
+    assert "free_to_paid" in out and "u1" in out and "u2" in out
+    assert "2 open, 2 created" in out
+    assert "u2" in cli(env, "qualifications", "--status", "open").stdout
