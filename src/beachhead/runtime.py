@@ -47,6 +47,7 @@ SERVICE_MODULES = [
     "beachhead.ingest.importer",
     "beachhead.ingest.imports",
     "beachhead.lifecycle_service",
+    "beachhead.entities_service",  # users, accounts
 ]
 
 
