@@ -110,10 +110,13 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.+?)(?:\s+by user\b|\.\
 
 
 class _SeqCounter:
-    """The next ``seq`` for one DuckDB file, shared by the stores this process has open."""
+    """The next ``seq`` for one DuckDB file, shared by the stores this process has open,
+    and the lock their writes take: two write transactions on one file would conflict on
+    the primary key (DuckDB aborts one at commit), so writers on a file go one at a time."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
+        self.write = threading.RLock()
         self.next = 1
         self.users = 0
 
@@ -126,6 +129,12 @@ class _SeqCounter:
 
 _counters: dict[str, _SeqCounter] = {}
 _counters_lock = threading.Lock()
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back if a transaction is still open (a failed commit has already ended it)."""
+    with contextlib.suppress(duckdb.TransactionException):
+        con.rollback()
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -169,7 +178,7 @@ class DuckDBEventStore:
                     con.execute("INSERT INTO bh_schema VALUES (?)", [version])
                     con.commit()
                 except BaseException:
-                    con.rollback()
+                    _rollback(con)
                     raise
 
     # -- writing --------------------------------------------------------------------------
@@ -214,7 +223,7 @@ class DuckDBEventStore:
         prepared = prepare(messages, raws)
         if not prepared.messages:
             return AppendResult()
-        with self._lock:
+        with self._counter.write, self._lock:
             con = self._con
             con.begin()
             try:
@@ -233,7 +242,7 @@ class DuckDBEventStore:
                 self._insert_derived(derived_of_stored(prepared, seqs, stored))
                 con.commit()
             except BaseException:
-                con.rollback()
+                _rollback(con)
                 raise
         return prepared.result(stored, existing)
 
@@ -258,7 +267,7 @@ class DuckDBEventStore:
     ) -> int:
         if not rows and not memberships:
             return 0
-        with self._lock:
+        with self._counter.write, self._lock:
             con = self._con
             con.begin()
             try:
@@ -271,7 +280,7 @@ class DuckDBEventStore:
                 )
                 con.commit()
             except BaseException:
-                con.rollback()
+                _rollback(con)
                 raise
         return len(rows) + len(memberships)
 
