@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from beachhead.demo import vocab
-from beachhead.demo.company import DAY, HOUR, MINUTE, Company
+from beachhead.demo.company import DAY, MINUTE, Company
 
 POWER_SHARE = 0.08
 CONTEXT_SHARE = 0.9  # share of a member's events that carry context.groupId
@@ -34,19 +34,43 @@ class Columns:
     group: np.ndarray
 
 
+def _stacked(cums: list[np.ndarray]) -> np.ndarray:
+    """Cumulative tables laid end to end, table ``k`` shifted by ``k``.
+
+    Then ``searchsorted(stacked, k + u, "right")`` draws from table ``k`` for every row at
+    once (``u`` uniform in [0, 1)): one call instead of one masked call per table.
+    """
+    out = []
+    for k, cum in enumerate(cums):
+        c = np.minimum(cum, 1.0)
+        c[-1] = 1.0
+        out.append(c + k)
+    return np.concatenate(out)
+
+
 def _mix_table() -> np.ndarray:
-    """Cumulative event probabilities per (department, is_admin): shape (10, 2, n_codes)."""
-    table = np.zeros((len(vocab.DEPARTMENTS), 2, len(vocab.ACTIVITY)))
-    for d, dept in enumerate(vocab.DEPARTMENTS):
+    """Stacked cumulative event mixes, one table per ``department * 2 + is_admin``."""
+    cums = []
+    for dept in vocab.DEPARTMENTS:
         for admin in (0, 1):
+            row = np.zeros(len(vocab.ACTIVITY))
             for name, w in vocab.BASE_MIX.items():
                 w *= vocab.DEPARTMENT_MIX.get(dept, {}).get(name, 1.0)
                 if admin:
                     w *= vocab.ADMIN_MIX.get(name, 1.0)
-                table[d, admin, vocab.CODE[name]] = w
-            row = table[d, admin]
-            table[d, admin] = np.cumsum(row / row.sum())
-    return table
+                row[vocab.CODE[name]] = w
+            cums.append(np.cumsum(row / row.sum()))
+    return _stacked(cums)
+
+
+def _prop_table() -> np.ndarray:
+    """Stacked cumulative property-variant weights, one table per activity code, in catalog
+    order, so a draw's index is directly its index in ``vocab.PROPS``."""
+    cums = []
+    for c in range(len(vocab.ACTIVITY)):
+        w = np.asarray(vocab.PROP_WEIGHTS[c], dtype=float)
+        cums.append(np.cumsum(w / w.sum()))
+    return _stacked(cums)
 
 
 def _spans(company: Company, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
@@ -78,12 +102,12 @@ def _spans(company: Company, rng: np.random.Generator) -> tuple[np.ndarray, ...]
     return who[keep], starts[keep], stops[keep], weights[keep], acc[who[keep]]
 
 
-def _time_of_day(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Milliseconds into a UTC day: mostly a working-day bump around 15:00 UTC."""
-    busy = rng.normal(15.0, 3.5, n)
-    flat = rng.uniform(0.0, 24.0, n)
-    hours = np.where(rng.random(n) < 0.8, busy, flat) % 24.0
-    return (hours * HOUR).astype(np.int64)
+def _minute_of_day(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Minutes into a UTC day: mostly a working-day bump around 15:00 UTC, some flat."""
+    busy = rng.normal(15.0 * 60, 3.5 * 60, n).astype(np.float32)
+    flat = rng.random(n, dtype=np.float32) * np.float32(24 * 60)
+    minutes = np.where(rng.random(n, dtype=np.float32) < 0.8, busy, flat) % np.float32(24 * 60)
+    return minutes.astype(np.int64)
 
 
 def background(company: Company, rng: np.random.Generator, budget: int) -> Columns:
@@ -100,39 +124,22 @@ def background(company: Company, rng: np.random.Generator, budget: int) -> Colum
     ts = lo + (rng.random(n) * length).astype(np.int64)
     # Weekends are quieter: redraw a weekend time with probability 0.7.
     weekday = (ts // DAY + 3) % 7  # 1970-01-01 was a Thursday: 0 = Monday
-    redraw = (weekday >= 5) & (rng.random(n) < 0.7)
+    redraw = (weekday >= 5) & (rng.random(n, dtype=np.float32) < 0.7)
     ts = np.where(redraw, lo + (rng.random(n) * length).astype(np.int64), ts)
     # Working hours: keep the day, draw the time of day; fall back when it leaves the span.
-    shaped = (ts // DAY) * DAY + _time_of_day(rng, n)
+    shaped = (ts // DAY) * DAY + _minute_of_day(rng, n) * MINUTE + ts % MINUTE
     ts = np.where((shaped >= lo) & (shaped < lo + length), shaped, ts)
 
-    user = who[span]
-    dept = np.array([vocab.DEPARTMENTS.index(u.department) for u in company.users])[user]
-    admin = np.array([u.role == "admin" for u in company.users], dtype=np.int64)[user]
-    table = _mix_table()
-    draw = rng.random(n)
-    code = np.zeros(n, dtype=np.int64)
-    for d in range(table.shape[0]):
-        for a in (0, 1):
-            mask = (dept == d) & (admin == a)
-            code[mask] = np.searchsorted(table[d, a], draw[mask], side="right")
-    code = np.minimum(code, len(vocab.ACTIVITY) - 1)
-    prop = _props(rng, code)
-    grp = group[span]
-    grp = np.where(rng.random(n) < CONTEXT_SHARE, grp, -1)
-    return Columns(ts=ts, user=user, code=code, prop=prop, group=grp)
-
-
-def _props(rng: np.random.Generator, code: np.ndarray) -> np.ndarray:
-    """A property variant per event, drawn by weight within its activity's range."""
-    prop = np.zeros(len(code), dtype=np.int64)
-    draw = rng.random(len(code))
-    for c in range(len(vocab.ACTIVITY)):
-        mask = code == c
-        if not mask.any():
-            continue
-        lo, _ = vocab.PROP_RANGE[c]
-        wts = np.asarray(vocab.PROP_WEIGHTS[c], dtype=float)
-        cum = np.cumsum(wts / wts.sum())
-        prop[mask] = lo + np.minimum(np.searchsorted(cum, draw[mask], side="right"), len(cum) - 1)
-    return prop
+    user = who[span].astype(np.int32)
+    dept = np.array([vocab.DEPARTMENTS.index(u.department) for u in company.users])
+    admin = np.array([u.role == "admin" for u in company.users])
+    persona = (dept * 2 + admin)[user].astype(np.float64)
+    n_codes = len(vocab.ACTIVITY)
+    pick = np.searchsorted(_mix_table(), persona + rng.random(n, dtype=np.float32), "right")
+    code = np.clip(pick - persona.astype(np.int64) * n_codes, 0, n_codes - 1)
+    prop_table = _prop_table()
+    prop = np.searchsorted(prop_table, code + rng.random(n, dtype=np.float32), "right")
+    prop = np.minimum(prop, len(vocab.PROPS) - 1).astype(np.int32)
+    grp = group[span].astype(np.int32)
+    grp[rng.random(n, dtype=np.float32) >= CONTEXT_SHARE] = -1
+    return Columns(ts=ts, user=user, code=code.astype(np.int32), prop=prop, group=grp)

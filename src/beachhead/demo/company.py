@@ -115,6 +115,51 @@ class Company:
     anonymous_visitors: list[tuple[str, list[tuple[int, int]]]]  # never signed up
 
 
+@dataclass(frozen=True, slots=True)
+class _Pool:
+    """Pre-drawn attributes for up to ``n`` people, so each new person costs no draws."""
+
+    first: list[int]
+    last: list[int]
+    dept: list[int]
+    dept_founder: list[int]
+    level: list[float]
+    level_founder: list[float]
+    number: list[int]
+    work_mail: list[bool]
+    provider: list[int]
+    admin: list[bool]
+    churn: list[bool]
+    churn_after: list[int]  # ms after joining
+    anon: list[float]
+    method: list[int]  # sign-up method: google, email, sso
+    uuid_bytes: bytes
+
+    @staticmethod
+    def draw(rng: np.random.Generator, n: int) -> _Pool:
+        founder_w = list(vocab.DEPARTMENT_WEIGHTS)
+        # Whoever starts a workspace tends to be in product, engineering, operations or data.
+        for d, extra in (("product", 10), ("engineering", 8), ("operations", 4), ("data", 4)):
+            founder_w[vocab.DEPARTMENTS.index(d)] += extra
+        return _Pool(
+            first=rng.integers(0, len(names.FIRST_NAMES), n).tolist(),
+            last=rng.integers(0, len(names.LAST_NAMES), n).tolist(),
+            dept=_choice(rng, n, vocab.DEPARTMENT_WEIGHTS).tolist(),
+            dept_founder=_choice(rng, n, tuple(founder_w)).tolist(),
+            level=rng.beta(2.0, 3.0, n).tolist(),
+            level_founder=rng.beta(3.0, 2.0, n).tolist(),
+            number=rng.integers(1, 999, n).tolist(),
+            work_mail=(rng.random(n) >= FREE_MAIL_SHARE).tolist(),
+            provider=rng.integers(0, len(names.FREE_MAIL), n).tolist(),
+            admin=(rng.random(n) < 0.1).tolist(),
+            churn=(rng.random(n) < 0.12).tolist(),
+            churn_after=(3 * DAY + rng.exponential(40.0, n) * DAY).astype(np.int64).tolist(),
+            anon=rng.random(n).tolist(),
+            method=_choice(rng, n, (5, 4, 1)).tolist(),
+            uuid_bytes=rng.bytes(16 * n),
+        )
+
+
 def _choice(rng: np.random.Generator, n: int, weights: tuple[float, ...]) -> np.ndarray:
     p = np.asarray(weights, dtype=float)
     return rng.choice(len(p), size=n, p=p / p.sum())
@@ -142,8 +187,9 @@ def _sizes(raw: np.ndarray, cap: np.ndarray, budget: float) -> np.ndarray:
     return np.minimum(cap, 1 + np.round(lo * raw)).astype(np.int64)
 
 
-def _uuid(rng: np.random.Generator) -> str:
-    h = rng.bytes(16).hex()
+def _uuid(raw: bytes) -> str:
+    """A version-4 shaped UUID from 16 random bytes."""
+    h = raw.hex()
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
 
 
@@ -168,6 +214,7 @@ class _Builder:
         self.ev = SimpleEvents()
         self.accounts: list[AccountRec] = []
         self.team_size = np.zeros(0, dtype=np.int64)
+        self.pool = _Pool.draw(rng, 0)
 
     # --- accounts -------------------------------------------------------------------------
 
@@ -251,25 +298,21 @@ class _Builder:
     # --- people ---------------------------------------------------------------------------
 
     def _person(self, account: int, join: int, founder: bool, invited: bool) -> int:
-        rng = self.rng
-        first, last = names.person_names(rng, 1)[0]
-        dept_w = list(vocab.DEPARTMENT_WEIGHTS)
-        if founder:  # whoever starts a workspace tends to be in product, engineering or ops
-            for d, extra in (("product", 10), ("engineering", 8), ("operations", 4), ("data", 4)):
-                dept_w[vocab.DEPARTMENTS.index(d)] += extra
-        dept = vocab.DEPARTMENTS[int(_choice(rng, 1, tuple(dept_w))[0])]
+        """A new user from the next row of the pre-drawn pool (draws stay vectorised)."""
+        pool, i = self.pool, len(self.users)
+        first, last = names.FIRST_NAMES[pool.first[i]], names.LAST_NAMES[pool.last[i]]
+        dept = vocab.DEPARTMENTS[pool.dept_founder[i] if founder else pool.dept[i]]
         titles = vocab.TITLES[dept]
-        level = rng.beta(2.0, 3.0) if not founder else rng.beta(3.0, 2.0)
+        level = pool.level_founder[i] if founder else pool.level[i]
         title = titles[min(len(titles) - 1, int(level * len(titles)))]
-        number = int(rng.integers(1, 999))
-        if account >= 0 and (founder or rng.random() >= FREE_MAIL_SHARE):
+        number = int(pool.number[i])
+        if account >= 0 and (founder or pool.work_mail[i]):
             email = names.work_email(first, last, self.accounts[account].domain, number)
         else:
-            provider = names.FREE_MAIL[int(rng.integers(0, len(names.FREE_MAIL)))]
+            provider = names.FREE_MAIL[pool.provider[i]]
             email = names.free_email(first, last, provider, number)
-        role = "admin" if founder or account < 0 or rng.random() < 0.1 else "member"
-        churn = rng.random() < 0.12
-        stop = join + 3 * DAY + int(rng.exponential(40.0) * DAY) if churn else self.end
+        role = "admin" if founder or account < 0 or pool.admin[i] else "member"
+        stop = join + int(pool.churn_after[i]) if pool.churn[i] else self.end
         if account >= 0:
             stop = min(stop, self.accounts[account].active_end)
         user = UserRec(
@@ -285,42 +328,55 @@ class _Builder:
             invited=invited,
         )
         p_anon = 0.7 if founder else (0.2 if invited else 0.5)
-        if rng.random() < p_anon:
-            user.anonymous_id = _uuid(rng)
-            user.anon_views = self._anon_views(join, 1 + int(rng.poisson(1.5)))
+        if pool.anon[i] < p_anon:
+            user.anonymous_id = _uuid(pool.uuid_bytes[16 * i : 16 * i + 16])
         self.users.append(user)
-        return len(self.users) - 1
+        return i
 
-    def _anon_views(self, before: int, n: int) -> list[tuple[int, int]]:
-        lo = max(self.start, before - 14 * DAY)
-        hi = before - MINUTE
-        if hi <= lo:
-            return []
-        times = np.sort(self.rng.integers(lo, hi, n))
-        pages = _choice(self.rng, n, (3, 2, 4))  # Pricing, Docs, Home
-        return [
-            (int(t), vocab.CODE[vocab.PAGES[int(p)]]) for t, p in zip(times, pages, strict=True)
-        ]
+    def anonymous_views(self) -> None:
+        """Page views before sign-up (up to 14 days before) for users with an anonymousId."""
+        rng = self.rng
+        who = [i for i, u in enumerate(self.users) if u.anonymous_id]
+        if not who:
+            return
+        counts = 1 + rng.poisson(1.5, len(who))
+        join = np.array([self.users[i].join for i in who], dtype=np.int64)
+        lo = np.maximum(self.start, join - 14 * DAY)
+        hi = join - MINUTE
+        rows = np.repeat(np.arange(len(who)), counts)
+        span = np.maximum(hi - lo, 0)[rows]
+        times = lo[rows] + (rng.random(len(rows)) * span).astype(np.int64)
+        pages = _choice(rng, len(rows), (3, 2, 4))  # Pricing, Docs, Home
+        codes = [vocab.CODE[p] for p in vocab.PAGES]
+        order = np.lexsort((times, rows))
+        for r in order.tolist():
+            k = int(rows[r])
+            if span[r] > 0:
+                self.users[who[k]].anon_views.append((int(times[r]), codes[int(pages[r])]))
 
     def make_people(self) -> None:
         """Founders, invited members (held back by seat limits), then people on their own."""
         rng = self.rng
+        n_solo = round(self.spec.users * SOLO_SHARE)
+        self.pool = _Pool.draw(rng, int(self.team_size.sum()) + n_solo)
         for a, acc in enumerate(self.accounts):
             founder = self._person(a, acc.created, founder=True, invited=False)
             acc.members.append(founder)
             self._signed_up(founder, a, invited=False)
             want = int(self.team_size[a]) - 1
             span = max(acc.active_end - acc.created, HOUR)
-            offsets = np.sort(rng.beta(0.7, 1.6, want)) * span
+            offsets = (np.sort(rng.beta(0.7, 1.6, want)) * span).astype(np.int64).tolist()
+            by_founder = (rng.random(want) < 0.6).tolist()
+            which = rng.random(want).tolist()
+            lags = (rng.exponential(18.0, want) * HOUR).astype(np.int64).tolist()
             joined_at: list[int] = [acc.created]
             blocked = 0
-            for off in offsets:
-                t = acc.created + 10 * MINUTE + int(off)
-                present = [m for m in acc.members if self.users[m].join < t]
-                inviter = (
-                    founder if rng.random() < 0.6 else present[int(rng.integers(0, len(present)))]
-                )
-                lag = int(rng.exponential(18.0) * HOUR)
+            for j, off in enumerate(offsets):
+                t = acc.created + 10 * MINUTE + off
+                inviter, lag = founder, lags[j]
+                if not by_founder[j]:  # a teammate who is already there invites
+                    other = acc.members[int(which[j] * len(acc.members))]
+                    inviter = other if self.users[other].join < t else founder
                 admitted = self._admit(acc, t, joined_at)
                 if admitted != t:  # no free seat: the invite hits the plan's limit
                     blocked += 1
@@ -346,7 +402,6 @@ class _Builder:
                 self.ev.add(
                     t + 1000, member, "Invite Accepted", vocab.prop("Invite Accepted", role), a
                 )
-        n_solo = round(self.spec.users * SOLO_SHARE)
         window = self.spec.days * DAY
         joins = self.start + (rng.beta(1.0, 1.3, n_solo) * (window - DAY)).astype(np.int64)
         for t in joins:
@@ -359,6 +414,8 @@ class _Builder:
     def _admit(self, acc: AccountRec, t: int, joined_at: list[int]) -> int | None:
         """When an invitee can join: at ``t``, after the upgrade that frees a seat, or never."""
         members_then = bisect.bisect_right(joined_at, t)
+        if members_then < vocab.FREE_SEAT_LIMIT:  # room on every plan
+            return t
         limit = vocab.PLAN_BY_KEY[acc.plan_at(t)].seat_limit
         if limit is None or members_then < limit:
             return t
@@ -369,7 +426,7 @@ class _Builder:
         return None
 
     def _signed_up(self, user: int, account: int, invited: bool) -> None:
-        method = ("google", "email", "sso")[int(_choice(self.rng, 1, (5, 4, 1))[0])]
+        method = ("google", "email", "sso")[self.pool.method[user]]
         key = f"{method}:{invited}"
         self.ev.add(
             self.users[user].join + 200, user, "Signed Up", vocab.prop("Signed Up", key), account
@@ -476,14 +533,22 @@ class _Builder:
     # --- anonymous traffic and ids --------------------------------------------------------
 
     def anonymous_visitors(self) -> list[tuple[str, list[tuple[int, int]]]]:
+        """Visitors who look around (Home, Pricing, Docs) and never sign up."""
+        rng = self.rng
         n = max(1, round(self.spec.users * 0.04))
         window = self.spec.days * DAY
-        out = []
-        for _ in range(n):
-            anon = _uuid(self.rng)
-            last = self.start + int(self.rng.uniform(0.05, 1.0) * window)
-            out.append((anon, self._anon_views(last, 1 + int(self.rng.poisson(1.0)))))
-        return [(anon, views) for anon, views in out if views]
+        raw = rng.bytes(16 * n)
+        last = self.start + (rng.uniform(0.05, 1.0, n) * window).astype(np.int64)
+        counts = 1 + rng.poisson(1.0, n)
+        rows = np.repeat(np.arange(n), counts)
+        lo = np.maximum(self.start, last - 14 * DAY)[rows]
+        times = lo + (rng.random(len(rows)) * (last[rows] - lo)).astype(np.int64)
+        pages = _choice(rng, len(rows), (3, 2, 4))
+        codes = [vocab.CODE[p] for p in vocab.PAGES]
+        views: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+        for r in np.lexsort((times, rows)).tolist():
+            views[int(rows[r])].append((int(times[r]), codes[int(pages[r])]))
+        return [(_uuid(raw[16 * k : 16 * k + 16]), views[k]) for k in range(n)]
 
     def assign_ids(self) -> np.ndarray:
         """Number users in sign-up order (``u_00001`` first); returns old index -> new index."""
@@ -507,6 +572,7 @@ def simulate(rng: np.random.Generator, spec: ScaleSpec, end_ms: int, org: SalesO
     b.make_accounts()
     b.make_people()
     b.make_signals()
+    b.anonymous_views()
     visitors = b.anonymous_visitors()
     remap = b.assign_ids()
     ev = b.ev

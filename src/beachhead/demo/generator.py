@@ -22,12 +22,12 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
-import pyarrow as pa
 
 from beachhead.demo import activity, vocab
 from beachhead.demo.company import DAY, Company, simulate
@@ -40,6 +40,7 @@ from beachhead.demo.jsonl import (
     LineBuilder,
     Rows,
     Tables,
+    bodies_array,
     write_lines,
 )
 from beachhead.demo.salesorg import SalesOrg
@@ -82,9 +83,16 @@ class Manifest:
         return orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
+@lru_cache(maxsize=4096)
+def _day_text(day: int) -> str:
+    return datetime.fromtimestamp(day * 86_400, tz=UTC).strftime("%Y-%m-%dT")
+
+
 def _iso(ms: int) -> str:
-    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+    """ISO-8601 UTC with milliseconds, the same text as the events' timestamps."""
+    day, rest = divmod(ms, DAY)
+    sec, milli = divmod(rest, 1000)
+    return f"{_day_text(day)}{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}.{milli:03d}Z"
 
 
 def _end_ms(end: datetime | str | None) -> int:
@@ -176,34 +184,34 @@ def _specials(company: Company) -> _Specials:
 
 
 def _rows(company: Company, background: activity.Columns, sp: _Specials) -> Rows:
-    """Every message as columns, sorted by time (stable, so ties keep a fixed order)."""
+    """Every message as columns plus the time order (gathered chunk by chunk when writing).
+
+    The order is numpy's default sort of the times: deterministic for the same input, and
+    the generator never puts two messages of one user at the same millisecond.
+    """
     ev = company.events
     n_sp = len(sp.ts)
-    code = np.concatenate(
-        [np.zeros(n_sp, dtype=np.int64), np.asarray(ev.code, np.int64), background.code]
-    )
-    kind = np.where(code >= vocab.N_TRACK, PAGE, TRACK)
-    kind[:n_sp] = np.asarray(sp.kind, dtype=np.int64)
+
+    def cat(fill: int, a: list[int], b: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.full(n_sp, fill, np.int32), np.asarray(a, np.int32), b])
+
+    code = cat(0, ev.code, background.code)
+    kind = np.where(code >= vocab.N_TRACK, PAGE, TRACK).astype(np.int8)
+    kind[:n_sp] = np.asarray(sp.kind, dtype=np.int8)
     ts = np.concatenate([np.asarray(sp.ts, np.int64), np.asarray(ev.ts, np.int64), background.ts])
     ts = np.minimum(ts, company.end - 1)  # the few sign-ups in the window's last second
-    order = np.argsort(ts, kind="stable")
-    zeros = np.zeros(n_sp, dtype=np.int64)
-
-    def col(a: list[int], b: np.ndarray, fill: np.ndarray = zeros) -> np.ndarray:
-        return np.concatenate([fill, np.asarray(a, np.int64), b])[order]
-
-    special = np.concatenate(
-        [np.arange(n_sp), np.full(len(ev.ts) + len(background.ts), -1, dtype=np.int64)]
-    )[order]
+    special = np.full(len(ts), -1, dtype=np.int32)
+    special[:n_sp] = np.arange(n_sp, dtype=np.int32)
     return Rows(
-        ts=ts[order],
-        kind=kind[order].astype(np.int64),
-        user=col(ev.user, background.user),
-        code=code[order],
-        prop=col(ev.prop, background.prop),
-        group=col(ev.group, background.group, np.full(n_sp, -1, dtype=np.int64)),
+        order=np.argsort(ts),
+        ts=ts,
+        kind=kind,
+        user=cat(0, ev.user, background.user),
+        code=code,
+        prop=cat(0, ev.prop, background.prop),
+        group=cat(-1, ev.group, background.group),
         special=special,
-        bodies=pa.array(sp.bodies, type=pa.string()),
+        bodies=bodies_array(sp.bodies),
     )
 
 
@@ -264,7 +272,7 @@ def generate(
     rows = _rows(company, background, sp)
     report("company", 3, 3)
 
-    start_day = int(rows.ts[0] // (DAY)) if len(rows.ts) else end_ms // DAY
+    start_day = int(rows.ts.min() // DAY) if len(rows.ts) else end_ms // DAY
     tables = Tables(
         user_ids=[u.id for u in company.users],
         group_ids=[a.id for a in company.accounts],

@@ -9,6 +9,7 @@ the same names.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 
@@ -135,6 +136,7 @@ def person_names(rng: np.random.Generator, n: int) -> list[tuple[str, str]]:
     ]
 
 
+@lru_cache(maxsize=4096)
 def _ascii(text: str) -> str:
     return re.sub(r"[^a-z]", "", text.lower())
 
