@@ -13,6 +13,7 @@ value that is wrong. The walk is a set of small ``_Checker`` methods, one per co
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -1248,6 +1249,14 @@ class _Checker:
     # -- the file -----------------------------------------------------------------
 
     def config(self, root: Y) -> Config | None:
+        if root.is_map:  # top-level x-* keys are free (a place for YAML anchors)
+            root = Y(
+                {k: v for k, v in root.value.items() if not k.startswith("x-")},
+                root.line,
+                root.col,
+                root.kline,
+                root.kcol,
+            )
         top = self.mapping(
             root,
             "",
@@ -1295,8 +1304,12 @@ class _Checker:
         )
 
 
+@functools.lru_cache(maxsize=32)
 def load_text(text: str, filename: str = "beachhead.yml") -> Config:
-    """Parse and validate ``text``; raise ``ConfigError`` listing every problem."""
+    """Parse and validate ``text``; raise ``ConfigError`` listing every problem.
+
+    Cached by (text, filename): the ruamel parser is pure Python (~0.1 s for the template)
+    and a ``Config`` is immutable, so the web app and services may reload freely."""
     try:
         root = parse_yaml(text)
     except YamlSyntaxError as exc:

@@ -79,9 +79,15 @@ def _convert(value: Any, line: int, col: int, kline: int = 0, kcol: int = 0) -> 
         out: dict[str, Y] = {}
         node = Y(out, line, col, kline, kcol)
         for k, v in value.items():
-            kl, kc = value.lc.key(k)
+            try:
+                kl, kc = value.lc.key(k)
+            except KeyError:  # a key that came in through a merge (<<: *anchor)
+                kl, kc = line - 1, col - 1
             if v is None or (not isinstance(v, CommentedMap | CommentedSeq)):
-                vl, vc = value.lc.value(k)
+                try:
+                    vl, vc = value.lc.value(k)
+                except KeyError:
+                    vl, vc = kl, kc
                 if v is None:  # ruamel points a null at the next token
                     vl, vc = kl, kc
             else:

@@ -1,4 +1,5 @@
-"""`beachhead init` and `beachhead check` through the real entry point."""
+"""`beachhead init` and `beachhead check`: in-process on the real Typer app, and once through
+the installed ``beachhead`` entry point in a subprocess."""
 
 from __future__ import annotations
 
@@ -10,32 +11,52 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from beachhead.cli.main import app
 
 BIN = shutil.which("beachhead", path=str(Path(sys.executable).parent))
+BAD = (
+    "pqls:\n"
+    "  - key: a\n"
+    "    level: account\n"
+    "    when:\n"
+    "      all:\n"
+    "        - {trait: user.title, eq: CTO}\n"
+    "        - {event: Logged In, within: 7days}\n"
+)
+FIRST = "beachhead.yml:6:19: pqls[0].when.all[0].trait: trait 'user.title' is a user trait"
+SECOND = "beachhead.yml:7:38: pqls[0].when.all[1].within: expected a duration like 30m"
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    assert BIN is not None, "the beachhead entry point is not installed in the venv"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BEACHHEAD_")}
-    return subprocess.run(
-        [BIN, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
-    )
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("BEACHHEAD_"):
+            monkeypatch.delenv(name)
+    return CliRunner()
 
 
-def test_init_then_check(tmp_path: Path) -> None:
-    r = run("init", str(tmp_path / "proj"), cwd=tmp_path)
-    assert r.returncode == 0, r.stderr
+def invoke(cli: CliRunner, *args: str) -> Result:
+    return cli.invoke(app, list(args))
+
+
+def test_init_then_check(cli: CliRunner, tmp_path: Path) -> None:
+    r = invoke(cli, "init", "proj")
+    assert r.exit_code == 0, r.stderr
     written = tmp_path / "proj" / "beachhead.yml"
     assert "free_to_paid" in written.read_text()
-    again = run("init", str(tmp_path / "proj"), cwd=tmp_path)
-    assert again.returncode == 1 and "already exists" in again.stderr
-    assert run("init", str(tmp_path / "proj"), "--force", cwd=tmp_path).returncode == 0
-    ok = run("check", "--config", str(written), cwd=tmp_path)
-    assert ok.returncode == 0, ok.stderr
+    again = invoke(cli, "init", "proj")
+    assert again.exit_code == 1 and "already exists" in again.stderr
+    assert invoke(cli, "init", "proj", "--force").exit_code == 0
+    ok = invoke(cli, "check", "--config", str(written))
+    assert ok.exit_code == 0, ok.stderr
     assert "free_to_paid" in ok.stdout and "valid" in ok.stdout
-    js = run("check", "--config", str(written), "--format", "json", cwd=tmp_path)
+    js = invoke(cli, "check", "--config", str(written), "--format", "json")
     body = json.loads(js.stdout)
-    assert body["valid"] is True
+    assert body["valid"] is True and body["features"] > 0
     assert [p["key"] for p in body["pqls"]] == [
         "free_to_paid",
         "seat_expansion",
@@ -44,28 +65,21 @@ def test_init_then_check(tmp_path: Path) -> None:
     ]
 
 
-def test_check_prints_file_line_col(tmp_path: Path) -> None:
-    bad = tmp_path / "beachhead.yml"
-    bad.write_text(
-        "pqls:\n"
-        "  - key: a\n"
-        "    level: account\n"
-        "    when:\n"
-        "      all:\n"
-        "        - {trait: user.title, eq: CTO}\n"
-        "        - {event: Logged In, within: 7days}\n"
-    )
-    r = run("check", cwd=tmp_path)  # default ./beachhead.yml
-    assert r.returncode == 1
+def test_init_follows_config(cli: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "conf" / "defs.yml"
+    assert invoke(cli, "init", "--config", str(target)).exit_code == 0
+    assert target.exists()
+
+
+def test_check_reports_every_error(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "beachhead.yml").write_text(BAD)
+    r = invoke(cli, "check")  # default ./beachhead.yml
+    assert r.exit_code == 1 and r.stdout == ""
     lines = r.stderr.splitlines()
-    assert lines[0].startswith(
-        "beachhead.yml:6:19: pqls[0].when.all[0].trait: trait 'user.title' is a user trait"
-    )
-    assert lines[1].startswith("beachhead.yml:7:38: pqls[0].when.all[1].within: expected a")
+    assert lines[0].startswith(FIRST) and lines[1].startswith(SECOND)
     assert lines[2] == "2 errors in beachhead.yml"
-    assert r.stdout == ""
-    js = run("check", "--format", "json", cwd=tmp_path)
-    assert js.returncode == 1
+    js = invoke(cli, "check", "--format", "json")
+    assert js.exit_code == 1
     errors = json.loads(js.stdout)["errors"]
     assert [(e["line"], e["column"], e["path"]) for e in errors] == [
         (6, 19, "pqls[0].when.all[0].trait"),
@@ -73,14 +87,35 @@ def test_check_prints_file_line_col(tmp_path: Path) -> None:
     ]
 
 
-def test_check_without_a_file(tmp_path: Path) -> None:
-    r = run("check", cwd=tmp_path)
-    assert r.returncode == 1
+def test_check_warns_about_unset_env(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "beachhead.yml").write_text(
+        "alerts:\n  - {on: qualified, slack: {webhook_url: '${BH_TEST_UNSET_HOOK}'}}\n"
+    )
+    r = invoke(cli, "check")
+    assert r.exit_code == 0
+    assert "BH_TEST_UNSET_HOOK is not set" in r.stderr
+
+
+def test_check_without_a_file(cli: CliRunner) -> None:
+    r = invoke(cli, "check")
+    assert r.exit_code == 1
     assert "beachhead init" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 @pytest.mark.parametrize("command", ["init", "check"])
-def test_help(tmp_path: Path, command: str) -> None:
-    r = run(command, "--help", cwd=tmp_path)
-    assert r.returncode == 0
-    assert "--config" in r.stdout and "--data" in r.stdout
+def test_help(cli: CliRunner, command: str) -> None:
+    r = invoke(cli, command, "--help")
+    assert r.exit_code == 0
+    assert "--config" in r.stdout and "--data" in r.stdout and "--format" in r.stdout
+
+
+def test_entry_point_prints_file_line_col(tmp_path: Path) -> None:
+    assert BIN is not None, "the beachhead entry point is not installed in the venv"
+    (tmp_path / "beachhead.yml").write_text(BAD)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BEACHHEAD_")}
+    r = subprocess.run(
+        [BIN, "check"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 1
+    lines = r.stderr.splitlines()
+    assert lines[0].startswith(FIRST) and lines[1].startswith(SECOND)
