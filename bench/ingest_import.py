@@ -10,6 +10,7 @@ store with nothing else (DuckDB ``INSERT INTO events SELECT * FROM arrow``; Post
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import random
 import tempfile
@@ -160,6 +161,7 @@ def measure(n: int, batches: tuple[int, ...] = (2000, 100)) -> BenchTable:
     """Rows: backend, what, commit size, seconds, events/s, share of the ceiling."""
     lines = generate(n)
     columns = _columns(lines)
+    gc.freeze()  # as the CLI does before an import
     table = BenchTable(
         f"import events: {n:,} messages",
         ["backend", "path", "commit", "seconds", "events/s", "of ceiling"],
