@@ -1,0 +1,396 @@
+"""``evaluate(store_or_backend, config, as_of)``: every score, stage and PQL, in the database.
+
+The steps, each a few Ibis expressions (no SQL strings):
+
+1. identity at ``as_of`` (``ingest/identity.resolve``), uploaded as temporary tables;
+2. account level: the accounts, their planned features (one pass over the attributed
+   activity), member metrics, then account scores (in dependency order) and the stage;
+   materialised once as a temporary table;
+3. user level: the users, their features (one pass over their activity), the primary
+   account's columns joined in (``a__`` prefix), then user scores; materialised;
+4. one small query per level for every entity's scores and stage, and one per PQL that
+   returns only the matching rows with their touch and, per leaf, whether it held and the
+   value seen (the evidence).
+
+Python only turns the fetched rows into the ``Evaluation`` (``rules/result.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from beachhead.engine.conditions import ACCOUNT_PREFIX, Scope, band_column, score_column
+from beachhead.engine.errors import Unsupported
+from beachhead.engine.features import compute, distinct_key, fill_zero, is_stream_metric, json_path
+from beachhead.engine.snapshot import Uploaded, resolve_from_tables, upload
+from beachhead.engine.values import Ctx, from_json
+from beachhead.ingest.identity import Snapshot
+from beachhead.rules.durations import to_utc
+from beachhead.rules.explain import sentence
+from beachhead.rules.model import (
+    Config,
+    EventCond,
+    Leaf,
+    Level,
+    Metric,
+    MetricCond,
+    Pql,
+    ScoreCond,
+    TraitCond,
+    iter_leaves,
+)
+from beachhead.rules.plan import Feature, FeatureKind, Plan, plan
+from beachhead.rules.result import EntityEval, Evaluation, LeafEvidence, Match, ScoreValue
+
+SUPPORTED_BACKENDS = frozenset({"duckdb", "postgres"})
+
+
+def _backend_of(store_or_backend: Any) -> tuple[ibis.BaseBackend, Any]:
+    if isinstance(store_or_backend, ibis.BaseBackend):
+        return store_or_backend, None
+    return store_or_backend.ibis(), store_or_backend
+
+
+def _prepare(con: ibis.BaseBackend) -> None:
+    """Backend settings the compiled expressions rely on."""
+    if con.name == "duckdb":
+        # Ibis (via sqlglot) writes list lambdas as ``x -> ...``, which DuckDB 1.3+ only
+        # reads with this setting; without it array ``contains`` cannot compile.
+        with contextlib.suppress(Exception):
+            con.settings["lambda_syntax"] = "ENABLE_SINGLE_ARROW"
+
+
+@dataclass
+class _Temps:
+    """Temporary tables made by one evaluation, dropped at the end."""
+
+    con: ibis.BaseBackend
+    names: list[str]
+
+    def make(self, label: str, expr: ir.Table) -> ir.Table:
+        name = f"bh_{uuid.uuid4().hex[:10]}_{label}"
+        table = self.con.create_table(name, expr, temp=True)
+        self.names.append(name)
+        return table
+
+    def drop(self) -> None:
+        for name in self.names:
+            with contextlib.suppress(Exception):
+                self.con.drop_table(name, force=True)
+
+
+def _with_features(
+    base: ir.Table, key: str, feats: ir.Table | None, features: Sequence[Feature]
+) -> ir.Table:
+    if feats is None:
+        return base
+    joined = base.left_join(feats, base[key] == feats.key)
+    cols = {c: joined[c] for c in base.columns}
+    for f in features:
+        if f.id in feats.columns:
+            col = joined[f.id]
+            cols[f.id] = col.fill_null(0) if fill_zero(f) else col
+    return joined.select(**cols)
+
+
+def _member_metrics(accounts: ir.Table, features: Sequence[Feature], snap: Uploaded) -> ir.Table:
+    """members, seats_used_pct and distinct_values (without a window) from the members."""
+    member_feats = [f for f in features if f.kind is FeatureKind.METRIC and not is_stream_metric(f)]
+    if not member_feats:
+        return accounts
+    mem = snap.members
+    u = snap.users
+    joined = mem.left_join(u, mem.m_user == u.user_id)
+    aggs: dict[str, ir.Value] = {"n_members": joined.m_user.nunique()}
+    for f in member_feats:
+        if f.metric is Metric.DISTINCT_VALUES:
+            key = distinct_key(from_json(json_path(joined.u_traits.cast("json"), f.of or ())))
+            aggs[f.id] = key.nunique()
+    per = joined.group_by(mkey=joined.m_account).aggregate(**aggs)
+    j = accounts.left_join(per, accounts.account_id == per.mkey)
+    cols: dict[str, ir.Value] = {c: j[c] for c in accounts.columns}
+    n = j.n_members.fill_null(0)
+    seats = from_json(j.a_traits.cast("json")["seats"]).num
+    assert seats is not None
+    for f in member_feats:
+        if f.metric is Metric.MEMBERS:
+            cols[f.id] = n
+        elif f.metric is Metric.SEATS_USED_PCT:
+            pct = (n.cast("float64") * 10000.0 / seats + 0.5).floor().cast("float64") / 100.0
+            cols[f.id] = (seats > 0).ifelse(pct, ibis.null("float64"))
+        else:
+            cols[f.id] = j[f.id].fill_null(0)
+    return j.select(**cols)
+
+
+def _add_scores(table: ir.Table, level: Level, config: Config, p: Plan, ctx: Ctx) -> ir.Table:
+    for key in p.score_order:
+        score = config.score(key)
+        if score.level is not level:
+            continue
+        scope = Scope(level, table, p, config, ctx)
+        points: ir.NumericValue = ibis.literal(0.0)
+        for rule in score.rules:
+            points = points + scope.holds(rule.when).ifelse(float(rule.points), 0.0)
+        cols: dict[str, ir.Value] = {score_column(config, key): points}
+        if score.bands is not None:
+            b = score.bands
+            cases = []
+            if b.high is not None:
+                cases.append((points >= b.high, "high"))
+            if b.medium is not None:
+                cases.append((points >= b.medium, "medium"))
+            cols[band_column(config, key)] = (
+                ibis.cases(*cases, else_="low") if cases else ibis.literal("low")
+            )
+        table = table.mutate(**cols)
+    return table
+
+
+def _stage(table: ir.Table, config: Config, p: Plan, ctx: Ctx) -> ir.Table:
+    scope = Scope(Level.ACCOUNT, table, p, config, ctx)
+    branches = [(scope.holds(s.when), s.key) for s in reversed(config.stages)]
+    stage: ir.Value = (
+        ibis.cases(*branches, else_=ibis.null("string")) if branches else ibis.null("string")
+    )
+    return table.mutate(stage=stage)
+
+
+def _account_table(events: ir.Table, snap: Uploaded, config: Config, p: Plan, ctx: Ctx) -> ir.Table:
+    features = p.features_of(Level.ACCOUNT)
+    base = snap.accounts
+    feats = compute(Level.ACCOUNT, features, events, snap, ctx)
+    table = _with_features(base, "account_id", feats, features)
+    table = _member_metrics(table, features, snap)
+    table = _add_scores(table, Level.ACCOUNT, config, p, ctx)
+    return _stage(table, config, p, ctx)
+
+
+def _user_table(
+    events: ir.Table, snap: Uploaded, accounts: ir.Table, config: Config, p: Plan, ctx: Ctx
+) -> ir.Table:
+    features = p.features_of(Level.USER)
+    feats = compute(Level.USER, features, events, snap, ctx)
+    table = _with_features(snap.users, "user_id", feats, features)
+    acc = accounts.rename({ACCOUNT_PREFIX + c: c for c in accounts.columns})
+    joined = table.left_join(acc, table.primary_account == acc[ACCOUNT_PREFIX + "account_id"])
+    table = joined.select(*table.columns, *acc.columns)
+    return _add_scores(table, Level.USER, config, p, ctx)
+
+
+# --------------------------------------------------------------------------- fetching
+
+
+def _points(config: Config, key: str, value: Any) -> float:
+    if value is None:  # pragma: no cover - a score is never NULL
+        return 0
+    if (
+        all(isinstance(r.points, int) for r in config.score(key).rules)
+        and float(value).is_integer()
+    ):
+        return int(value)
+    return float(value)
+
+
+def _entities(
+    table: ir.Table, id_col: str, level: Level, config: Config, with_stage: bool
+) -> dict[str, EntityEval]:
+    keys = [k for k, s in config.scores.items() if s.level is level]
+    cols = [id_col]
+    for k in keys:
+        cols.append(score_column(config, k))
+        if config.score(k).bands is not None:
+            cols.append(band_column(config, k))
+    if with_stage:
+        cols.append("stage")
+    out: dict[str, EntityEval] = {}
+    for row in table.select(*cols).to_pyarrow().to_pylist():
+        ev = EntityEval(id=row[id_col], stage=row.get("stage") if with_stage else None)
+        for k in keys:
+            band = row.get(band_column(config, k))
+            ev.scores[k] = ScoreValue(
+                points=_points(config, k, row[score_column(config, k)]), band=band
+            )
+        out[ev.id] = ev
+    return dict(sorted(out.items()))
+
+
+def _lookup(obj: Mapping[str, Any] | None, keys: Sequence[str]) -> Any:
+    cur: Any = obj
+    for key in keys:
+        if not isinstance(cur, Mapping) or key not in cur:
+            return None
+        cur = cur[key]
+    return cur
+
+
+def _iso(dt: datetime) -> str:
+    return to_utc(dt).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class _LeafCols:
+    held: str
+    value: str | None
+
+
+def _touch_expr(scope: Scope, pql: Pql) -> ir.Value:
+    branches = []
+    for rule in pql.touch:
+        when = ibis.literal(True) if rule.when is None else scope.holds(rule.when)
+        branches.append((when, str(rule.level)))
+    return ibis.cases(*branches, else_="high") if branches else ibis.literal("high")
+
+
+def _value_column(scope: Scope, leaf: Leaf) -> ir.Value | None:
+    if isinstance(leaf, TraitCond):
+        return None
+    if isinstance(leaf, EventCond | MetricCond):
+        feat = scope.plan.feature_for(leaf, scope.level)
+        assert feat is not None
+        name = feat.id if feat.level is scope.level else ACCOUNT_PREFIX + feat.id
+        return scope.table[name]
+    assert isinstance(leaf, ScoreCond)
+    score = scope.config.score(leaf.score)
+    if score.level is Level.USER and scope.level is not Level.USER:
+        return ibis.null("float64")
+    name = score_column(scope.config, leaf.score)
+    band = band_column(scope.config, leaf.score)
+    if score.level is not scope.level:
+        name, band = ACCOUNT_PREFIX + name, ACCOUNT_PREFIX + band
+    if leaf.on_band:
+        return scope.table[band] if score.bands is not None else ibis.null("string")
+    return scope.table[name]
+
+
+def _matches(
+    table: ir.Table, id_col: str, pql: Pql, snap: Snapshot, config: Config, p: Plan, ctx: Ctx
+) -> Iterator[Match]:
+    scope = Scope(pql.level, table, p, config, ctx)
+    leaves = iter_leaves(pql.when)
+    cols: dict[str, ir.Value] = {"entity": table[id_col], "touch": _touch_expr(scope, pql)}
+    for i, leaf in enumerate(leaves):
+        cols[f"h{i}"] = scope.leaf(leaf)
+        value = _value_column(scope, leaf)
+        if value is not None:
+            cols[f"v{i}"] = value
+        if isinstance(leaf, ScoreCond) and leaf.on_band:
+            cols[f"p{i}"] = _value_column(scope, leaf.model_copy(update={"on_band": False}))
+    rows = table.filter(scope.holds(pql.when)).select(**cols).to_pyarrow().to_pylist()
+    for row in sorted(rows, key=lambda r: r["entity"]):
+        entity = row["entity"]
+        account = entity if pql.level is Level.ACCOUNT else snap.primary.get(entity)
+        evidence = [
+            _evidence(
+                leaf,
+                row[f"h{i}"],
+                row.get(f"v{i}"),
+                row.get(f"p{i}"),
+                pql.level,
+                entity,
+                account,
+                snap,
+                config,
+                ctx,
+            )
+            for i, leaf in enumerate(leaves)
+        ]
+        yield Match(
+            pql=pql.key,
+            level=str(pql.level),
+            entity_id=entity,
+            account_id=account,
+            priority=pql.priority,
+            touch=row["touch"],
+            evidence=evidence,
+        )
+
+
+def _evidence(
+    leaf: Leaf,
+    held: bool,
+    fetched: Any,
+    points: Any,
+    level: Level,
+    entity: str,
+    account: str | None,
+    snap: Snapshot,
+    config: Config,
+    ctx: Ctx,
+) -> LeafEvidence:
+    shown: Any
+    said: Any
+    if isinstance(leaf, TraitCond):
+        if leaf.trait.scope is Level.USER:
+            traits = snap.users.get(entity) if level is Level.USER else None
+        else:
+            traits = snap.accounts.get(account) if account is not None else None
+        shown = said = _lookup(traits, leaf.trait.keys)
+    elif isinstance(leaf, ScoreCond) and not leaf.on_band:
+        shown = said = None if fetched is None else _points(config, leaf.score, fetched)
+    elif isinstance(leaf, ScoreCond):  # a band: explain shows points and band
+        shown = fetched
+        said = None if fetched is None else ScoreValue(_points(config, leaf.score, points), fetched)
+    elif isinstance(fetched, datetime):
+        said = fetched.replace(tzinfo=UTC)
+        shown = _iso(said)
+    else:
+        shown = said = fetched
+    return LeafEvidence(leaf.path, bool(held), shown, sentence(leaf, said, bool(held), ctx.as_of))
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def evaluate(
+    store_or_backend: Any,
+    config: Config,
+    as_of: datetime,
+    snapshot: Snapshot | None = None,
+    *,
+    free_mail: frozenset[str] | None = None,
+) -> Evaluation:
+    """Scores, stages and PQL matches at ``as_of``, computed by the store's Ibis backend.
+
+    ``store_or_backend`` is an ``EventStore`` (``store/events.py``) or an Ibis backend on
+    the events store's tables. ``snapshot`` (identity at ``as_of``) is resolved from the
+    store's rows when not given. Raises ``Unsupported`` for a backend the engine has not
+    been checked on.
+    """
+    con, store = _backend_of(store_or_backend)
+    if con.name not in SUPPORTED_BACKENDS:
+        raise Unsupported("evaluation", con.name)
+    cutoff = to_utc(as_of)
+    if snapshot is None:
+        snapshot = resolve_from_tables(con, cutoff, free_mail)
+    del store
+    _prepare(con)
+    ctx = Ctx(as_of=cutoff, backend=con.name)
+    p = plan(config)
+    result = Evaluation(as_of=cutoff)
+    up = upload(con, snapshot)
+    temps = _Temps(con, [])
+    try:
+        events = con.table("events")
+        accounts = temps.make("accounts", _account_table(events, up, config, p, ctx))
+        users = temps.make("users", _user_table(events, up, accounts, config, p, ctx))
+        result.accounts = _entities(accounts, "account_id", Level.ACCOUNT, config, True)
+        result.users = _entities(users, "user_id", Level.USER, config, False)
+        for pql in config.pqls:
+            table, id_col = (
+                (accounts, "account_id") if pql.level is Level.ACCOUNT else (users, "user_id")
+            )
+            result.matches.extend(_matches(table, id_col, pql, snapshot, config, p, ctx))
+    finally:
+        temps.drop()
+        up.drop()
+    result.sort()
+    return result

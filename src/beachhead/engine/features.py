@@ -1,0 +1,235 @@
+"""The planned features of one level, computed in ONE grouped aggregation over the events.
+
+Every event aggregate of a level (``rules/plan.py``) becomes one filtered aggregate
+(``count``/``sum``/``min``/``max``/``mean``/``nunique`` with ``where=``) of a single
+``group_by(entity).aggregate(...)``: the events are read once per level, however many
+conditions there are.
+
+The activity stream (definitions.md, "Entities" and "Attribution"):
+
+- visible: ``ts <= as_of``; activity only (track, page, screen);
+- about the user of its raw id (``user_id`` else ``anonymous_id``), through the uploaded
+  map of stitched ids;
+- toward accounts: an activity with ``context_group_id`` counts for that account only;
+  any other for every account its user is a member of at ``as_of``.
+
+Missing values: over no events ``count``/``distinct_users``/``days_active``/``sum`` are 0
+(``fill_zero``), the others NULL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import ibis
+import ibis.expr.types as ir
+
+from beachhead.engine.snapshot import Uploaded
+from beachhead.engine.values import TRUE, Ctx, Value, compare, from_json
+from beachhead.ingest.message import ACTIVITY_TYPES
+from beachhead.rules.model import Aggregate, Level, Metric, PropertyFilter
+from beachhead.rules.plan import Feature, FeatureKind
+
+ZERO_AGGREGATES = frozenset(
+    {Aggregate.COUNT, Aggregate.DISTINCT_USERS, Aggregate.DAYS_ACTIVE, Aggregate.SUM}
+)
+
+
+def fill_zero(feature: Feature) -> bool:
+    """Is this feature 0 (not missing) for an entity without any matching event?"""
+    if feature.kind is FeatureKind.EVENT:
+        return feature.aggregate in ZERO_AGGREGATES
+    return feature.metric in (
+        Metric.ACTIVE_USERS,
+        Metric.DAYS_ACTIVE,
+        Metric.MEMBERS,
+        Metric.DISTINCT_VALUES,
+    )
+
+
+def json_path(obj: ir.JSONValue, keys: tuple[str, ...] | list[str]) -> ir.JSONValue:
+    """Walk nested objects (a missing step gives NULL)."""
+    out = obj
+    for key in keys:
+        out = out[key]
+    return out
+
+
+def property_value(props: ir.JSONValue, path: str) -> Value:
+    return from_json(json_path(props, path.split(".")))
+
+
+def _naive(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=None)
+
+
+def activity(events: ir.Table, snap: Uploaded, ctx: Ctx, names: set[str] | None) -> ir.Table:
+    """Visible activity with its stitched user: user, cgid, event, ts, props."""
+    as_of = ibis.literal(ctx.as_of_naive, type="timestamp")
+    ev = events.filter(events.ts <= as_of, events.type.isin(sorted(ACTIVITY_TYPES)))
+    if names is not None:
+        ev = ev.filter(ev.event.isin(sorted(names)))
+    ev = ev.select(
+        raw=ev.user_id.coalesce(ev.anonymous_id),
+        cgid=ev.context_group_id,
+        event=ev.event,
+        ts=ev.ts,
+        props=ev.properties,
+    )
+    m = snap.map
+    joined = ev.left_join(m, ev.raw == m.raw_id)
+    return joined.select(
+        user=joined.map_user.coalesce(joined.raw),
+        cgid=joined.cgid,
+        event=joined.event,
+        ts=joined.ts,
+        props=joined.props,
+    )
+
+
+def attributed(stream: ir.Table, snap: Uploaded) -> ir.Table:
+    """The stream toward accounts: account, user, event, ts, props (a guest's cgid counts)."""
+    direct = stream.filter(stream.cgid.notnull()).select(
+        account=stream.cgid,
+        user=stream.user,
+        event=stream.event,
+        ts=stream.ts,
+        props=stream.props,
+    )
+    mem = snap.members
+    rest = stream.filter(stream.cgid.isnull())
+    via = rest.join(mem, rest.user == mem.m_user).select(
+        account=mem.m_account,
+        user=rest.user,
+        event=rest.event,
+        ts=rest.ts,
+        props=rest.props,
+    )
+    return direct.union(via, distinct=False)
+
+
+def _where(props: ir.JSONValue, where: tuple[PropertyFilter, ...], ctx: Ctx) -> ir.BooleanValue:
+    out: ir.BooleanValue = TRUE
+    for f in where:
+        out = out & compare(property_value(props, f.property), f.cmp, ctx)
+    return out
+
+
+def _window(ts: ir.TimestampValue, feature: Feature, ctx: Ctx) -> ir.BooleanValue:
+    if feature.within is None:
+        return TRUE
+    start = ibis.literal(ctx.as_of_naive - feature.within, type="timestamp")
+    return ts > start
+
+
+def event_aggregate(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.Value:
+    """One filtered aggregate over the stream ``t`` (user, ts, event, props)."""
+    cond = (
+        (t.event == feature.event)
+        & _window(t.ts, feature, ctx)
+        & _where(t.props, feature.where, ctx)
+    )
+    agg = feature.aggregate
+    if agg is Aggregate.COUNT:
+        return t.ts.count(where=cond)
+    if agg is Aggregate.DISTINCT_USERS:
+        return t.user.nunique(where=cond)
+    if agg is Aggregate.DAYS_ACTIVE:
+        return t.ts.date().nunique(where=cond)
+    if agg is Aggregate.FIRST_SEEN:
+        return t.ts.min(where=cond)
+    if agg is Aggregate.LAST_SEEN:
+        return t.ts.max(where=cond)
+    assert feature.property is not None
+    num = property_value(t.props, feature.property).num
+    assert num is not None
+    cond = cond & num.notnull()
+    if agg is Aggregate.SUM:
+        return num.sum(where=cond)
+    if agg is Aggregate.AVG:
+        return num.mean(where=cond)
+    if agg is Aggregate.MIN:
+        return num.min(where=cond)
+    return num.max(where=cond)
+
+
+def distinct_key(v: Value) -> ir.StringValue:
+    """Typed identity of a trait value for distinct counting (1 == 1.0; 1, "1", true apart)."""
+    assert v.flag is not None and v.num is not None and v.text is not None and v.raw is not None
+    return ibis.cases(
+        (v.flag.notnull(), "b:" + v.flag.cast("string")),
+        (v.num.notnull(), "n:" + v.num.cast("string")),
+        (v.text.notnull(), "s:" + v.text),
+        (v.present, "j:" + v.raw.cast("string")),
+        else_=ibis.null("string"),
+    )
+
+
+@dataclass(frozen=True)
+class LevelFeatures:
+    """A table ``key`` + one column per feature id, or None when there is nothing to do."""
+
+    table: ir.Table | None
+    features: tuple[Feature, ...]
+
+
+def stream_metric(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.Value:
+    """Account metrics measured on the attributed stream (same single pass)."""
+    win = _window(t.ts, feature, ctx)
+    if feature.metric is Metric.ACTIVE_USERS:
+        return t.user.nunique(where=win)
+    if feature.metric is Metric.DAYS_ACTIVE:
+        return t.ts.date().nunique(where=win)
+    assert feature.metric is Metric.DISTINCT_VALUES
+    return t[f"dv_{feature.id}"].nunique(where=win)
+
+
+def is_stream_metric(feature: Feature) -> bool:
+    if feature.kind is not FeatureKind.METRIC:
+        return False
+    if feature.metric in (Metric.ACTIVE_USERS, Metric.DAYS_ACTIVE):
+        return True
+    return feature.metric is Metric.DISTINCT_VALUES and feature.within is not None
+
+
+def needed_names(features: tuple[Feature, ...]) -> set[str] | None:
+    """Event names the pass must read, or None when a metric needs every activity."""
+    if any(is_stream_metric(f) for f in features):
+        return None
+    return {f.event for f in features if f.kind is FeatureKind.EVENT and f.event is not None}
+
+
+def compute(
+    level: Level, features: tuple[Feature, ...], events: ir.Table, snap: Uploaded, ctx: Ctx
+) -> ir.Table | None:
+    """The stream features of ``level``: ``key`` + one column per feature (one pass)."""
+    mine = tuple(f for f in features if f.kind is FeatureKind.EVENT or is_stream_metric(f))
+    if not mine:
+        return None
+    stream = activity(events, snap, ctx, needed_names(mine))
+    if level is Level.ACCOUNT:
+        stream = attributed(stream, snap)
+        dvs = [
+            f for f in mine if f.kind is FeatureKind.METRIC and f.metric is Metric.DISTINCT_VALUES
+        ]
+        if dvs:
+            u = snap.users
+            stream = stream.left_join(u, stream.user == u.user_id)
+            extra = {
+                f"dv_{f.id}": distinct_key(
+                    from_json(json_path(u.u_traits.cast("json"), f.of or ()))
+                )
+                for f in dvs
+            }
+            stream = stream.mutate(**extra)
+        key = stream.account
+    else:
+        key = stream.user
+    aggs = {
+        f.id: event_aggregate(stream, f, ctx)
+        if f.kind is FeatureKind.EVENT
+        else stream_metric(stream, f, ctx)
+        for f in mine
+    }
+    return stream.group_by(key=key).aggregate(**aggs)

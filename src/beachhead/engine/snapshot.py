@@ -1,0 +1,159 @@
+"""Identity at ``as_of`` for the engine: resolve it, then upload it as temporary tables.
+
+The engine and the oracle must agree on who a message is about, so both take identity from
+``ingest/identity.resolve``. The engine then needs it *inside* the database, beside the
+events: four small tables, sent as Arrow (one bulk load each, never row by row):
+
+- ``map``: ``raw_id -> user_id`` (every raw id a visible message, link or import names)
+- ``members``: ``account_id, user_id`` (membership at ``as_of``)
+- ``users``: ``user_id, traits`` (JSON text), ``primary_account``
+- ``accounts``: ``account_id, traits`` (JSON text)
+
+Names are unique per evaluation (``bh_<random>_users``) so evaluations never collide;
+``Uploaded.drop()`` removes them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import orjson
+import pyarrow as pa
+
+from beachhead.ingest.freemail import builtin_free_mail
+from beachhead.ingest.identity import Snapshot, resolve
+from beachhead.ingest.message import Link, MembershipRow, TraitRow
+
+_STR = pa.string()
+
+
+def _naive(dt: datetime) -> datetime:
+    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _rows(con: ibis.BaseBackend, table: str, as_of: datetime) -> list[dict[str, Any]]:
+    t = con.table(table)
+    expr = t.filter(t.ts <= ibis.literal(_naive(as_of), type="timestamp")).order_by(["ts", "seq"])
+    return list(expr.to_pyarrow().to_pylist())
+
+
+def _traits(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        return value
+    loaded = orjson.loads(value)
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def named_ids(con: ibis.BaseBackend, as_of: datetime) -> list[str]:
+    """The raw id (userId, else anonymousId) of every visible message, computed in the DB."""
+    ev = con.table("events")
+    raw = ev.user_id.coalesce(ev.anonymous_id).name("raw")
+    expr = ev.filter(ev.ts <= ibis.literal(_naive(as_of), type="timestamp")).select(raw)
+    expr = expr.filter(expr.raw.notnull()).distinct().order_by("raw")
+    return [r for r in expr.to_pyarrow().column("raw").to_pylist() if r is not None]
+
+
+def resolve_from_tables(
+    con: ibis.BaseBackend, as_of: datetime, free_mail: Iterable[str] | None = None
+) -> Snapshot:
+    """Identity at ``as_of`` from the events store's derived tables (read through Ibis)."""
+    trait_rows = [
+        TraitRow(
+            r["kind"], r["entity_id"], _aware(r["ts"]), _traits(r["traits"]), r["source"], r["seq"]
+        )
+        for r in _rows(con, "trait_rows", as_of)
+    ]
+    links = [
+        Link(r["from_id"], r["to_id"], _aware(r["ts"]), r["seq"])
+        for r in _rows(con, "links", as_of)
+    ]
+    memberships = [
+        MembershipRow(r["user_id"], r["account_id"], _aware(r["ts"]), r["source"], r["seq"])
+        for r in _rows(con, "memberships", as_of)
+    ]
+    mail = frozenset(builtin_free_mail() if free_mail is None else free_mail)
+    return resolve(trait_rows, links, memberships, as_of, mail, named_ids(con, as_of))
+
+
+@dataclass
+class Uploaded:
+    """The snapshot's tables in the backend (see the module docstring)."""
+
+    con: ibis.BaseBackend
+    names: tuple[str, ...]
+    map: ir.Table
+    members: ir.Table
+    users: ir.Table
+    accounts: ir.Table
+
+    def drop(self) -> None:
+        for name in self.names:
+            with contextlib.suppress(Exception):  # best effort: temp tables die with the session
+                self.con.drop_table(name, force=True)
+
+
+def _dumps(traits: dict[str, Any]) -> str:
+    return orjson.dumps(traits, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def upload(con: ibis.BaseBackend, snap: Snapshot) -> Uploaded:
+    """Send the snapshot to ``con`` as temporary tables (Arrow, one bulk load per table)."""
+    prefix = f"bh_{uuid.uuid4().hex[:10]}"
+    users = sorted(snap.users)
+    accounts = sorted(snap.accounts)
+    member_pairs = sorted((a, u) for a, us in snap.members.items() for u in us)
+    tables = {
+        "map": pa.table(
+            {
+                "raw_id": pa.array(list(snap.user_of), _STR),
+                "map_user": pa.array(list(snap.user_of.values()), _STR),
+            }
+        ),
+        "members": pa.table(
+            {
+                "m_account": pa.array([a for a, _ in member_pairs], _STR),
+                "m_user": pa.array([u for _, u in member_pairs], _STR),
+            }
+        ),
+        "users": pa.table(
+            {
+                "user_id": pa.array(users, _STR),
+                "u_traits": pa.array([_dumps(snap.users[u]) for u in users], _STR),
+                "primary_account": pa.array([snap.primary.get(u) for u in users], _STR),
+            }
+        ),
+        "accounts": pa.table(
+            {
+                "account_id": pa.array(accounts, _STR),
+                "a_traits": pa.array([_dumps(snap.accounts[a]) for a in accounts], _STR),
+            }
+        ),
+    }
+    made: dict[str, ir.Table] = {}
+    names: list[str] = []
+    try:
+        for key, data in tables.items():
+            name = f"{prefix}_{key}"
+            made[key] = con.create_table(name, data, temp=True)
+            names.append(name)
+    except Exception:
+        for name in names:
+            with contextlib.suppress(Exception):
+                con.drop_table(name, force=True)
+        raise
+    return Uploaded(
+        con, tuple(names), made["map"], made["members"], made["users"], made["accounts"]
+    )

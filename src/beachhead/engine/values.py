@@ -1,0 +1,230 @@
+"""Typed values in Ibis and every comparison operator on them, with the spec's semantics.
+
+A leaf compares one value per entity: a JSON trait or event property, a number (a count,
+a sum, a metric, score points), a time (first_seen/last_seen) or a band name. ``Value``
+holds what each kind can be read as, NULL where it cannot: ``num`` is NULL for a string or
+a boolean (a boolean is not a number), ``text`` is NULL for a number, and so on. Then
+every operator is the same few lines for every kind, and typed equality falls out:
+``1 == 1.0`` compares two numbers, ``"1"`` never meets a number.
+
+``compare(value, cmp, ctx)`` returns a boolean expression that is never NULL: a missing
+value satisfies only ``exists: false`` (definitions.md, "Semantics").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import ibis
+import ibis.expr.types as ir
+
+from beachhead.engine.errors import Unsupported
+from beachhead.engine.isotime import iso_micros, micros
+from beachhead.rules.durations import to_utc
+from beachhead.rules.model import Comparison, Duration, Op, Scalar, TimeRef
+from beachhead.rules.regex import check as check_regex
+
+TRUE = ibis.literal(True)
+FALSE = ibis.literal(False)
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """What a comparison needs besides the value: the time and the backend's dialect."""
+
+    as_of: datetime  # UTC-aware
+    backend: str  # "duckdb" | "postgres" | ...
+
+    @property
+    def as_of_naive(self) -> datetime:
+        return self.as_of.replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class Value:
+    """One value per row, by what it can be read as (None: never that kind)."""
+
+    present: ir.BooleanValue
+    num: ir.FloatingValue | None = None
+    text: ir.StringValue | None = None
+    flag: ir.BooleanValue | None = None
+    ts: ir.TimestampValue | None = None  # a time column (first_seen/last_seen)
+    elements: ir.ArrayValue | None = None  # a JSON array's elements (JSON values)
+    raw: ir.JSONValue | None = None  # the JSON value itself
+
+    def time_micros(self) -> ir.IntegerValue | None:
+        """The value as a time, in microseconds (timestamps, or ISO strings)."""
+        if self.text is not None:
+            return iso_micros(self.text)
+        return None
+
+
+def from_json(v: ir.JSONValue) -> Value:
+    """A JSON value: missing when absent or JSON ``null``."""
+    present = v.notnull() & (v.cast("string") != "null")
+    return Value(
+        present=present.fill_null(False),
+        num=v.float,
+        text=v.str,
+        flag=v.bool,
+        elements=v.array,
+        raw=v,
+    )
+
+
+def from_number(col: ir.NumericValue) -> Value:
+    return Value(present=col.notnull(), num=col.cast("float64"))
+
+
+def from_time(col: ir.TimestampValue) -> Value:
+    return Value(present=col.notnull(), ts=col)
+
+
+def from_text(col: ir.StringValue) -> Value:
+    return Value(present=col.notnull(), text=col)
+
+
+def _false_if_null(expr: ir.BooleanValue) -> ir.BooleanValue:
+    return expr.fill_null(False)
+
+
+def _eq_scalar(value: Value, want: Scalar) -> ir.BooleanValue:
+    """Typed equality with one literal; NULL/false when the kinds differ."""
+    if isinstance(want, bool):
+        return FALSE if value.flag is None else value.flag == want
+    if isinstance(want, int | float):
+        return FALSE if value.num is None else value.num == float(want)
+    if isinstance(want, str):
+        return FALSE if value.text is None else value.text == want
+    raise TypeError(f"not a scalar: {want!r}")  # pragma: no cover
+
+
+def _element_eq(element: ir.JSONValue, want: Scalar) -> ir.BooleanValue:
+    return _eq_scalar(from_json(element), want)
+
+
+def _array_contains(value: Value, want: Scalar, ctx: Ctx) -> ir.BooleanValue:
+    if value.elements is None:
+        return FALSE
+    if ctx.backend not in ("duckdb", "postgres"):
+        raise Unsupported("contains on an array", ctx.backend)
+    return value.elements.map(lambda e: _false_if_null(_element_eq(e, want))).anys()
+
+
+def _items(want: object) -> tuple[Scalar, ...]:
+    return tuple(want) if isinstance(want, tuple | list) else (want,)  # type: ignore[return-value]
+
+
+def _any(exprs: list[ir.BooleanValue]) -> ir.BooleanValue:
+    if not exprs:
+        return FALSE
+    out = _false_if_null(exprs[0])
+    for e in exprs[1:]:
+        out = out | _false_if_null(e)
+    return out
+
+
+def _numeric(value: Value, op: Op, want: object) -> ir.BooleanValue:
+    if value.num is None:
+        return FALSE
+    n = value.num
+    if op is Op.BETWEEN:
+        lo, hi = _items(want)
+        return (n >= float(lo)) & (n <= float(hi))
+    w = float(want)  # type: ignore[arg-type]
+    table: dict[Op, Callable[[], ir.BooleanValue]] = {
+        Op.GT: lambda: n > w,
+        Op.GTE: lambda: n >= w,
+        Op.LT: lambda: n < w,
+        Op.LTE: lambda: n <= w,
+    }
+    return table[op]()
+
+
+def _naive(dt: datetime) -> datetime:
+    """UTC without a zone, as the store keeps times."""
+    return to_utc(dt).replace(tzinfo=None)
+
+
+def _time_cmp(value: Value, op: Op, start: datetime, end: datetime | None) -> ir.BooleanValue:
+    """``before start`` / ``after start`` / ``start < t <= end`` (within)."""
+    if value.ts is not None:
+        t: ir.Value = value.ts
+        lo: ir.Value = ibis.literal(_naive(start), type="timestamp")
+        hi: ir.Value | None = None if end is None else ibis.literal(_naive(end), type="timestamp")
+    else:
+        m = value.time_micros()
+        if m is None:
+            return FALSE
+        t, lo, hi = (
+            m,
+            ibis.literal(micros(start)),
+            None if end is None else ibis.literal(micros(end)),
+        )
+    if op is Op.BEFORE:
+        return t < lo
+    if op is Op.AFTER:
+        return t > lo
+    assert hi is not None
+    return (t > lo) & (t <= hi)
+
+
+def _regex(value: Value, pattern: str, ctx: Ctx) -> ir.BooleanValue:
+    if value.text is None:
+        return FALSE
+    rx = check_regex(pattern)
+    if ctx.backend == "duckdb":
+        text = rx.inline("re2")
+    elif ctx.backend == "postgres":
+        text = rx.inline("postgres")
+    else:
+        raise Unsupported("matches (regular expressions)", ctx.backend)
+    return value.text.re_search(text)
+
+
+def _raw(value: Value, cmp: Comparison, ctx: Ctx) -> ir.BooleanValue:
+    """The operator on a present value (may be NULL where the kind does not fit)."""
+    op, want = cmp.op, cmp.value
+    if op is Op.EQ:
+        return _eq_scalar(value, want)  # type: ignore[arg-type]
+    if op is Op.NE:
+        return ~_false_if_null(_eq_scalar(value, want))  # type: ignore[arg-type]
+    if op is Op.IN:
+        return _any([_eq_scalar(value, w) for w in _items(want)])
+    if op is Op.NOT_IN:
+        return ~_any([_eq_scalar(value, w) for w in _items(want)])
+    if op in (Op.GT, Op.GTE, Op.LT, Op.LTE, Op.BETWEEN):
+        return _numeric(value, op, want)
+    if op is Op.CONTAINS:
+        parts: list[ir.BooleanValue] = []
+        if isinstance(want, str) and value.text is not None:
+            parts.append(value.text.contains(want))
+        if value.elements is not None:
+            parts.append(_array_contains(value, want, ctx))  # type: ignore[arg-type]
+        return _any(parts)
+    if op in (Op.STARTS_WITH, Op.ENDS_WITH):
+        if value.text is None or not isinstance(want, str):
+            return FALSE
+        return value.text.startswith(want) if op is Op.STARTS_WITH else value.text.endswith(want)
+    if op is Op.MATCHES:
+        return _regex(value, str(want), ctx)
+    if op in (Op.BEFORE, Op.AFTER):
+        assert isinstance(want, TimeRef)
+        return _time_cmp(value, op, want.resolve(ctx.as_of), None)
+    if op is Op.WITHIN:
+        assert isinstance(want, Duration)
+        return _time_cmp(value, op, ctx.as_of - want.delta, ctx.as_of)
+    raise Unsupported(f"operator {op}", ctx.backend)  # pragma: no cover
+
+
+def compare(value: Value, cmp: Comparison, ctx: Ctx) -> ir.BooleanValue:
+    """Does the value satisfy ``cmp``? Never NULL; missing satisfies only ``exists: false``."""
+    if cmp.op is Op.EXISTS:
+        return value.present if cmp.value else ~value.present
+    return _false_if_null(value.present & _raw(value, cmp, ctx))
+
+
+def window_start(ctx: Ctx, within: timedelta) -> datetime:
+    return ctx.as_of_naive - within
