@@ -252,3 +252,10 @@ def test_two_embedded_stores_in_one_process_share_seq(tmp_path: Path) -> None:
         assert [m.message_id for m in c.messages()] == ["m1", "m2", "m3", "m4"]
     finally:
         c.close()
+
+
+def test_nul_inside_json_values_is_stored(store: EventStore) -> None:
+    ms, raws = msgs(track("m1", 1, properties={"note": "a\x00b"}))
+    assert store.append(ms, raws, "t").stored == 1
+    (got,) = list(store.messages())
+    assert got.properties["note"] in ("a\x00b", "a\ufffdb")  # PostgreSQL JSONB has no NUL

@@ -69,7 +69,10 @@ class ImportReport:
 
 
 def _raw_text(line: bytes) -> str:
-    return line[:RAW_LIMIT].decode("utf-8", errors="replace").rstrip("\r\n")
+    """The line as kept in the rejected list: cut to RAW_LIMIT, NUL made visible (a
+    PostgreSQL text column cannot hold it)."""
+    text = line[:RAW_LIMIT].decode("utf-8", errors="replace").rstrip("\r\n")
+    return text.replace("\x00", "\ufffd")
 
 
 def _reject(source: str, line_no: int, reason: str, line: bytes, now: datetime) -> Reject:

@@ -82,6 +82,8 @@ def as_id(value: object, field: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidMessage(f"'{field}' contains a NUL character")
         return value or None
     if isinstance(value, bool):
         raise InvalidMessage(f"'{field}' must be a string or a number")
@@ -152,6 +154,8 @@ def normalize(raw: object, received_at: datetime, sent_at: str | None = None) ->
             raise InvalidMessage("track message needs 'event'")
         if not isinstance(ev, str):
             raise InvalidMessage("'event' must be a string")
+        if "\x00" in ev:
+            raise InvalidMessage("'event' contains a NUL character")
         event = ev
     elif mtype == "identify":
         ctx_traits = _object(context.get("traits"), "context.traits")
@@ -171,8 +175,8 @@ def normalize(raw: object, received_at: datetime, sent_at: str | None = None) ->
         if name is None or name == "":
             name = properties.get("name")
         if name is not None and name != "":
-            if not isinstance(name, str):
-                raise InvalidMessage(f"{mtype} 'name' must be a string")
+            if not isinstance(name, str) or "\x00" in name:
+                raise InvalidMessage(f"{mtype} 'name' must be a string without NUL characters")
             event = name
 
     if received_at.tzinfo is None:
