@@ -215,7 +215,10 @@ def _csv_rows(
         start, line_no = line_no + 1, reader.line_num
         if not any(c.strip() for c in cells):
             continue
-        raw_of[start] = ",".join(cells)
+        raw_of[start] = ",".join(cells).replace("\x00", "\ufffd")
+        if any("\x00" in c for c in cells):
+            report.rejected.append((start, "row contains a NUL character"))
+            continue
         if len(cells) != len(header):
             report.rejected.append(
                 (start, f"row has {len(cells)} cells, the header has {len(header)}")
