@@ -283,4 +283,7 @@ class Deliverer:
                     f.result()
         with self.state.session() as s:
             tally = counts(s, self.clock())
-        return DeliveryReport(outcomes, waiting=tally.pending_waiting + tally.pending_due)
+        # waiting: pending ones, and ones another (or a dead) deliverer holds under a lease
+        return DeliveryReport(
+            outcomes, waiting=tally.pending_waiting + tally.pending_due + tally.sending
+        )

@@ -18,8 +18,10 @@ only then sends; ``finish`` writes the outcome only where the token is still its
   the lock (READ COMMITTED re-evaluates the condition on the newest row version), then
   updated. A second deliverer waits a moment for the first's short transaction and then
   sees the rows as no longer due.
-- SQLite: one ``UPDATE ... WHERE idempotency_key IN (...) AND <due>`` statement; SQLite
-  has a single writer, so the statement is atomic against other processes.
+- SQLite: ``UPDATE ... WHERE idempotency_key IN (...) AND <due>``, the due condition
+  re-checked by the statement itself; SQLite has a single writer, so the statement is
+  atomic against other processes (the write transaction starts at the UPDATE, so it never
+  works from a stale read snapshot).
 
 A deliverer killed after claiming leaves rows ``sending``; once the lease has passed
 they are due again, and a later run sends them under the same key.
@@ -133,8 +135,25 @@ def _rekey_late_rows(session: Session, key: str, ids: list[int]) -> str:
     return new_key
 
 
-def claim_due(session: Session, now: datetime, lease_until: datetime, limit: int) -> list[Claim]:
-    """Claim up to ``limit`` due groups for this deliverer and commit the claim."""
+def claim_due(
+    session: Session, now: datetime, lease_until: datetime, limit: int, tries: int = 3
+) -> list[Claim]:
+    """Claim up to ``limit`` due groups for this deliverer and commit the claim.
+
+    When every group it picked was taken by another deliverer in the meantime, it looks
+    again (up to ``tries`` times), so an empty answer means "nothing due", not "lost a race".
+    """
+    for _ in range(max(1, tries)):
+        found, claims = _claim_once(session, now, lease_until, limit)
+        if claims or not found:
+            return claims
+    return []
+
+
+def _claim_once(
+    session: Session, now: datetime, lease_until: datetime, limit: int
+) -> tuple[bool, list[Claim]]:
+    """``(were there due groups, the claims won)``."""
     token = uuid.uuid4().hex
     with session.begin():
         keys = list(
@@ -147,7 +166,7 @@ def claim_due(session: Session, now: datetime, lease_until: datetime, limit: int
             )
         )
         if not keys:
-            return []
+            return False, []
         target_ids: list[int] | None = None
         if session.get_bind().dialect.name == "postgresql":
             target_ids = list(
@@ -159,7 +178,7 @@ def claim_due(session: Session, now: datetime, lease_until: datetime, limit: int
                 )
             )
             if not target_ids:
-                return []
+                return True, []
         stmt = update(OutboxRow).where(OutboxRow.idempotency_key.in_(keys), _due(now))
         if target_ids is not None:
             stmt = stmt.where(OutboxRow.id.in_(target_ids))
@@ -184,7 +203,7 @@ def claim_due(session: Session, now: datetime, lease_until: datetime, limit: int
     for c in claims:
         for r in c.rows:
             session.expunge(r)
-    return claims
+    return True, claims
 
 
 def finish_delivered(session: Session, claim: Claim, now: datetime) -> int:

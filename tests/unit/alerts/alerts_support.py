@@ -137,6 +137,9 @@ class Receiver:
                     receiver._release.wait(60)
                 if reply.delay:
                     time.sleep(reply.delay)
+                record = Recorded(self.path, dict(self.headers.items()), body, reply.status)
+                with receiver._lock:  # recorded before answering, so a client never waits
+                    receiver.requests.append(record)
                 try:
                     self.send_response(reply.status)
                     for k, v in reply.headers.items():
@@ -144,12 +147,11 @@ class Receiver:
                     self.send_header("Content-Length", str(len(reply.body)))
                     self.end_headers()
                     self.wfile.write(reply.body)
+                    self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
-                    return
-                with receiver._lock:
-                    receiver.requests.append(
-                        Recorded(self.path, dict(self.headers.items()), body, reply.status)
-                    )
+                    with receiver._lock:  # the answer never left: not acknowledged
+                        i = next(j for j, r in enumerate(receiver.requests) if r is record)
+                        receiver.requests[i] = Recorded(record.path, record.headers, body, 0)
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
