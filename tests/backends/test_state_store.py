@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 
 from beachhead.config import sqlalchemy_url
 from beachhead.ingest.message import Reject
-from beachhead.store.state import StateStore, head_revision, migrate
+from beachhead.store.state import StateStore, head_revision, migrate, scripted_head
 from beachhead.store.state_models import all_models
 
 
@@ -44,6 +44,11 @@ def test_migrated_schema_matches_the_models(state: StateStore) -> None:
         inspect(state.engine).get_table_names()
     )
     assert migrate(state.engine) == head_revision()  # a second run is a no-op
+
+
+def test_fast_head_agrees_with_alembic() -> None:
+    """The head read from the files (no alembic import) is alembic's head."""
+    assert scripted_head() == head_revision() is not None
 
 
 def test_write_keys_lifecycle(state: StateStore) -> None:
