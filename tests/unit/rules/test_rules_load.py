@@ -223,3 +223,8 @@ def test_template_examples_load_when_uncommented() -> None:
     assert [t.key for t in cfg.teams] == ["self_serve", "mid_market", "enterprise"]
     assert cfg.routing[-1].team == "self_serve" and cfg.routing[-1].when is None
     assert len(cfg.alerts) == 2
+
+
+def test_empty_sections_mean_none() -> None:
+    cfg = load_text("version: 1\nteams:\n# - {key: t}\nrouting:\nalerts:\npqls:\n")
+    assert cfg.teams == () and cfg.routing == () and cfg.alerts == () and cfg.pqls == ()

@@ -8,6 +8,8 @@ from typing import Any
 import duckdb
 import psycopg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from beachhead.rules import regex
@@ -90,3 +92,29 @@ def test_translation_pieces() -> None:
     assert rx.body("re2") == "^a[0-9].(?:b|c)$"
     assert rx.body("postgres") == "^a[0-9][^\\n](?:b|c)$"
     assert regex.to_re2("(?i)x") == "(?i)x"
+
+
+ALPHABET = "abcxyzABC019 -_.@$\t\n\u00e9\u0661"
+PATTERNS = [c["pattern"] for c in CASES]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(pattern=st.sampled_from(PATTERNS), text=st.text(alphabet=ALPHABET, max_size=12))
+def test_python_and_duckdb_agree(duck: Any, pattern: str, text: str) -> None:
+    py = bool(regex.to_python(pattern).search(text))
+    got = duck.execute("SELECT regexp_matches(?, ?)", [text, regex.to_re2(pattern)]).fetchone()
+    assert got is not None and got[0] is py, (pattern, text)
+
+
+@pytest.mark.postgres
+def test_python_and_postgres_agree(pg_url: str) -> None:
+    import random
+
+    rnd = random.Random(7)
+    with psycopg.connect(pg_url) as conn:
+        for _ in range(400):
+            pattern = rnd.choice(PATTERNS)
+            text = "".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 10)))
+            py = bool(regex.to_python(pattern).search(text))
+            row = conn.execute("SELECT %s ~ %s", (text, regex.to_postgres(pattern))).fetchone()
+            assert row is not None and row[0] is py, (pattern, text)
