@@ -45,9 +45,9 @@ def fmt_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        if value.is_integer():
+        if value.is_integer() and abs(value) < 1e15:
             return str(int(value))
-        return f"{round(value, 2):g}"
+        return str(round(value, 2))
     if isinstance(value, datetime):
         dt = to_utc(value)
         if dt.hour == dt.minute == dt.second == 0 and dt.microsecond == 0:

@@ -47,7 +47,15 @@ def test_sentence(case: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(3.0, "3"), (2.5, "2.5"), (True, "true"), (None, "missing"), (["a", 1], "[a, 1]")],
+    [
+        (3.0, "3"),
+        (2.5, "2.5"),
+        (12345.678, "12345.68"),
+        (-0.5, "-0.5"),
+        (True, "true"),
+        (None, "missing"),
+        (["a", 1], "[a, 1]"),
+    ],
 )
 def test_fmt_value(value: Any, text: str) -> None:
     assert fmt_value(value) == text
