@@ -228,3 +228,20 @@ def test_template_examples_load_when_uncommented() -> None:
 def test_empty_sections_mean_none() -> None:
     cfg = load_text("version: 1\nteams:\n# - {key: t}\nrouting:\nalerts:\npqls:\n")
     assert cfg.teams == () and cfg.routing == () and cfg.alerts == () and cfg.pqls == ()
+
+
+def test_anchors_merge_keys_and_x_keys() -> None:
+    cfg = load_text(
+        "x-user: &user {level: user, motion: free_to_paid}\n"
+        "x-window: &hot {event: Pricing, within: 7d}\n"
+        "pqls:\n"
+        "  - {<<: *user, key: a, when: *hot}\n"
+        "  - <<: *user\n"
+        "    key: b\n"
+        "    when: {all: [*hot, {trait: user.role, eq: admin}]}\n"
+    )
+    a, b = cfg.pqls
+    assert a.level is Level.USER and b.motion is Motion.FREE_TO_PAID
+    assert a.when == iter_leaves(b.when)[0]
+    with pytest.raises(ConfigError, match=re.escape("pqls[0].bogus: unknown key 'bogus'")):
+        load_text("x-u: &u {level: user}\npqls:\n  - {<<: *u, key: a, when: *u, bogus: 1}\n")
