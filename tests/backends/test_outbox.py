@@ -331,3 +331,20 @@ def test_rows_keep_their_targets_unresolved(store: StateStore, env: None) -> Non
     _enqueue(store, _webhook_config(), clock)
     row: OutboxRow = list_rows(store.session())[0]
     assert orjson.loads(row.target) == {"url": "${HOOK_URL}/hook", "secret": "${HOOK_SECRET}"}
+
+
+def test_a_row_that_cannot_be_rendered_is_a_recorded_error_not_a_crash(
+    store: StateStore, receiver: Receiver, env: None
+) -> None:
+    clock = Clock()
+    config = _webhook_config()
+    [bad] = build_rows(config, qualified(qid="bad"), T0, AlertSettings())
+    bad.target = "{}"  # no url: e.g. a row written by a broken or older version
+    with store.session() as s, s.begin():
+        s.add(bad)
+        enqueue(s, config, qualified(qid="good"), clock=clock)
+    report = _deliverer(store, clock).run_once()
+    assert (report.delivered, report.failed) == (1, 1)
+    [failed] = [o for o in report.outcomes if o.result == "failed"]
+    assert failed.error is not None and failed.error.startswith("cannot build the request")
+    assert [r.json()["qualification"]["id"] for r in receiver.requests] == ["good"]

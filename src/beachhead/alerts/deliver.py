@@ -223,6 +223,8 @@ class Deliverer:
             least = 0.0
         except DeliveryError as exc:
             error, status, least = str(exc), exc.status, exc.retry_after
+        except (ValueError, KeyError, TypeError) as exc:  # a row that cannot be rendered
+            error, least = f"cannot build the request: {type(exc).__name__}: {exc}", 0.0
         else:
             with self.state.session() as s:
                 finish_delivered(s, claim, self.clock())

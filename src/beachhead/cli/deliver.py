@@ -15,6 +15,7 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from beachhead.alerts.deliver import Deliverer, DeliveryReport
 from beachhead.alerts.events import iso
@@ -83,6 +84,8 @@ def deliver(config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = For
     deliverer = Deliverer(state, alert_settings)
     try:
         report = deliverer.run_once()
+    except SQLAlchemyError as exc:
+        raise fail(f"the state store failed: {exc}".splitlines()[0]) from exc
     finally:
         deliverer.close()
         state.close()
