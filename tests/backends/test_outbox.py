@@ -348,3 +348,37 @@ def test_a_row_that_cannot_be_rendered_is_a_recorded_error_not_a_crash(
     [failed] = [o for o in report.outcomes if o.result == "failed"]
     assert failed.error is not None and failed.error.startswith("cannot build the request")
     assert [r.json()["qualification"]["id"] for r in receiver.requests] == ["good"]
+
+
+def test_retry_after_is_honoured(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch, env: None
+) -> None:
+    limited = Receiver([Reply(429, b"rate_limited", headers={"Retry-After": "300"})]).start()
+    monkeypatch.setenv("HOOK_URL", limited.url)
+    try:
+        clock = Clock()
+        _enqueue(store, _webhook_config(), clock)
+        report = _deliverer(store, clock).run_once()
+        assert report.outcomes[0].status_code == 429
+        assert report.outcomes[0].next_attempt_at == T0 + timedelta(seconds=300)
+    finally:
+        limited.stop()
+
+
+def test_settled_rows_are_pruned_after_the_keep_time(
+    store: StateStore, receiver: Receiver, env: None
+) -> None:
+    clock = Clock()
+    _enqueue(store, _webhook_config(), clock, n=2)
+    keep = AlertSettings(alert_keep=timedelta(days=30))
+    assert _deliverer(store, clock, keep).run_once().delivered == 2
+    clock.set(T0 + timedelta(days=29))
+    _enqueue(store, _webhook_config(), clock)  # still pending at the next run below
+    store_rows = list_rows(store.session())
+    assert len(store_rows) == 3
+    clock.set(T0 + timedelta(days=30, seconds=1))
+    d = Deliverer(store, keep, clock=clock, rand=lambda: 0.0, workers=1)
+    d.run_once()
+    rows = list_rows(store.session())
+    assert [r.created_at for r in rows] == [T0 + timedelta(days=29)]
+    assert rows[0].status == "delivered"

@@ -12,8 +12,11 @@ digest of a bundle window). For each:
 2. resolve ``${NAME}`` in the URL and secret (a missing variable is a failed attempt with
    that reason, retried like any other: setting the variable later fixes it);
 3. POST it (Slack: the Block Kit message; webhook: the signed body) with a timeout;
-4. any 2xx: ``delivered``; otherwise ``pending`` again at now + backoff, or ``gave_up``
-   when the give-up time has passed.
+4. any 2xx: ``delivered``; otherwise (another status, including a 3xx, which is not
+   followed; a timeout; a refused connection) ``pending`` again at now + backoff, or
+   ``gave_up`` when the give-up time has passed.
+
+At the end of a run, settled rows older than ``BEACHHEAD_ALERT_KEEP`` are deleted.
 
 Backoff: ``BEACHHEAD_ALERT_BACKOFF * 2**(attempts-1)``, capped at
 ``BEACHHEAD_ALERT_BACKOFF_MAX``, times a jitter factor in [0.5, 1) (``rand``); never later
@@ -53,6 +56,7 @@ from beachhead.store.outbox_models import (
     counts,
     finish_delivered,
     finish_failed,
+    prune,
 )
 from beachhead.store.state import StateStore
 
@@ -283,6 +287,8 @@ class Deliverer:
                 ]
                 for f in futures:
                     f.result()
+        with self.state.session() as s:
+            prune(s, self.clock() - self.settings.alert_keep)
         with self.state.session() as s:
             tally = counts(s, self.clock())
         # waiting: pending ones, and ones another (or a dead) deliverer holds under a lease

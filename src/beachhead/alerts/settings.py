@@ -10,11 +10,13 @@
 | BEACHHEAD_ALERT_LEASE | 2m | how long a claimed delivery is held before another may retry it |
 | BEACHHEAD_ALERT_POLL | 5s | how often ``serve`` looks for due alerts |
 | BEACHHEAD_ALERT_WORKERS | 4 | deliveries sent at once by one process |
+| BEACHHEAD_ALERT_KEEP | 30d | settled alerts (delivered, given up) are deleted after this |
 
 Spans are written like ``30s``, ``15m``, ``12h``, ``1d`` (seconds allowed, unlike
 definitions). The lease must exceed the timeout: a deliverer that is still waiting on a
 receiver must not see its claim taken over (``effective_lease`` is at least twice the
-timeout).
+timeout). The give-up time is fixed when an alert is queued (changing the setting
+affects alerts queued afterwards).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class AlertSettings(BaseSettings):
     alert_lease: timedelta = timedelta(minutes=2)
     alert_poll: timedelta = timedelta(seconds=5)
     alert_workers: int = 4
+    alert_keep: timedelta = timedelta(days=30)
 
     @field_validator(
         "alert_give_up",
@@ -56,6 +59,7 @@ class AlertSettings(BaseSettings):
         "alert_timeout",
         "alert_lease",
         "alert_poll",
+        "alert_keep",
         mode="before",
     )
     @classmethod

@@ -41,6 +41,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    delete,
     distinct,
     func,
     or_,
@@ -265,6 +266,17 @@ def counts(session: Session, now: datetime) -> Counts:
         delivered=by_status.get(DELIVERED, 0),
         gave_up=by_status.get(GAVE_UP, 0),
     )
+
+
+def prune(session: Session, before: datetime) -> int:
+    """Delete settled rows (delivered or given up) created before ``before``; how many."""
+    with session.begin():
+        result = session.execute(
+            delete(OutboxRow).where(
+                OutboxRow.status.in_((DELIVERED, GAVE_UP)), OutboxRow.created_at < before
+            )
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def list_rows(session: Session) -> list[OutboxRow]:
