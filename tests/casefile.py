@@ -78,8 +78,9 @@ class Case:
     id: str  # path relative to tests/cases, e.g. "operators/eq_typed.yaml"
     description: str
     config: Config
-    raw_messages: list[dict[str, Any]]
-    messages: list[Message]
+    raw_messages: list[dict[str, Any]]  # as written, duplicates included
+    messages: list[Message]  # normalised, duplicates dropped, seq = position in the file
+    stored_raws: list[dict[str, Any]]  # the raw message of each entry of ``messages``
     trait_rows: list[TraitRow]  # from import rows only (messages derive their own)
     memberships: list[MembershipRow]  # from import rows only
     as_of: datetime
@@ -155,6 +156,7 @@ def load_case(path: Path) -> Case:
 
     raws: list[dict[str, Any]] = list(data.get("messages") or [])
     messages: list[Message] = []
+    stored_raws: list[dict[str, Any]] = []
     seen: set[str] = set()
     for n, raw in enumerate(raws, start=1):
         msg = normalize(raw, received)
@@ -162,6 +164,7 @@ def load_case(path: Path) -> Case:
             continue
         seen.add(msg.message_id)
         messages.append(replace(msg, seq=n))
+        stored_raws.append(raw)
 
     imported_at = parse_time(data.get("imported_at", DEFAULT_IMPORTED_AT))
     trait_rows: list[TraitRow] = []
@@ -188,6 +191,7 @@ def load_case(path: Path) -> Case:
         config=config,
         raw_messages=raws,
         messages=messages,
+        stored_raws=stored_raws,
         trait_rows=trait_rows,
         memberships=memberships,
         as_of=as_of,
