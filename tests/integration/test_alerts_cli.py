@@ -128,13 +128,14 @@ def test_sigkill_mid_delivery_loses_nothing_and_resends_only_under_the_same_id(
 ) -> None:
     stall = Receiver([Reply(200, stall=True), Reply(200)]).start()
     try:
-        # one delivery at a time; lease = max(1s, 2 x 3s timeout) = 6s
+        # one delivery at a time; lease 12s (long enough for the first rerun to finish
+        # inside it even on a loaded machine)
         env = _env(
             backend_env,
             stall,
             BEACHHEAD_ALERT_WORKERS="1",
             BEACHHEAD_ALERT_TIMEOUT="3s",
-            BEACHHEAD_ALERT_LEASE="1s",
+            BEACHHEAD_ALERT_LEASE="12s",
         )
         _queue(env, ["high", "low", "high", "high", "low"])
         proc = subprocess.Popen(
@@ -153,7 +154,7 @@ def test_sigkill_mid_delivery_loses_nothing_and_resends_only_under_the_same_id(
         first = json.loads(cli(env, "deliver", "--format", "json").stdout)
         assert (first["delivered"], first["waiting"]) == (4, 1)
         assert _statuses(env) == Counter({"sending": 1, "delivered": 4})
-        time.sleep(max(0.0, 6.5 - (time.monotonic() - killed_at)))
+        time.sleep(max(0.0, 12.5 - (time.monotonic() - killed_at)))
         second = json.loads(cli(env, "deliver", "--format", "json").stdout)
         assert second["delivered"] == 1
         assert _statuses(env) == Counter({"delivered": 5})
