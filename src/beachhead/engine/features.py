@@ -214,15 +214,18 @@ def compute(
             f for f in mine if f.kind is FeatureKind.METRIC and f.metric is Metric.DISTINCT_VALUES
         ]
         if dvs:
+            # The typed key is computed once per user (small), then joined to the stream.
             u = snap.users
-            stream = stream.left_join(u, stream.user == u.user_id)
-            extra = {
-                f"dv_{f.id}": distinct_key(
-                    from_json(json_path(u.u_traits.cast("json"), f.of or ()))
-                )
-                for f in dvs
-            }
-            stream = stream.mutate(**extra)
+            traits = u.u_traits.cast("json")
+            keys = u.select(
+                dv_user=u.user_id,
+                **{
+                    f"dv_{f.id}": distinct_key(from_json(json_path(traits, f.of or ())))
+                    for f in dvs
+                },
+            )
+            joined = stream.left_join(keys, stream.user == keys.dv_user)
+            stream = joined.select(*stream.columns, *(f"dv_{f.id}" for f in dvs))
         key = stream.account
     else:
         key = stream.user
