@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_serve import cli
+from test_serve import Server, cli
 
 CONFIG = """\
 version: 1
@@ -203,3 +203,25 @@ def test_table_output_lists_open_qualifications(env: dict[str, str]) -> None:
     assert "free_to_paid" in out and "u1" in out and "u2" in out
     assert "2 open, 2 created" in out
     assert "u2" in cli(env, "qualifications", "--status", "open").stdout
+
+
+@pytest.mark.slow
+def test_evaluate_runs_inside_a_live_server(tmp_path: Path) -> None:
+    """With ``serve`` holding DuckDB, evaluate is forwarded to it and qualifications read."""
+    cfg = tmp_path / "beachhead.yml"
+    cfg.write_text(CONFIG)
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(m) + "\n" for m in EVENTS))
+    env = {"BEACHHEAD_DATA": str(tmp_path / "data"), "BEACHHEAD_CONFIG": str(cfg)}
+    srv = Server(env, tmp_path / "serve.log").start()
+    try:
+        cli(env, "import", "events", str(events))
+        out = _json(env, "evaluate", "--as-of", "2026-03-04")
+        assert _brief(out["qualifications"]) == [
+            ("u1", "2026-03-04", "assigned", "a@x.com"),
+            ("u2", "2026-03-04", "assigned", "b@x.com"),
+        ]
+        listed = _json(env, "qualifications", "--status", "open")["qualifications"]
+        assert [q["id"] for q in listed] == [q["id"] for q in out["qualifications"]]
+    finally:
+        srv.stop()
