@@ -19,7 +19,7 @@ comes back with the sentence that explains it, so the history can say *why*.
 
 Choices where the spec is silent (also in docs): capacity counts every open qualification
 assigned to the rep (any team); round-robin with weights walks a cycle in which each rep
-appears ``weight`` times in a row, in team order (weight 0: never by rotation); the
+appears ``weight`` times in a row, in team order; the
 least-loaded tie goes to the rep listed first; owner emails compare case-insensitively.
 """
 
