@@ -77,9 +77,11 @@ def generate_cmd(
     ) as bar:
         tasks: dict[str, TaskID] = {}
 
+        labels = {"company": "simulating the company", "events": "writing events.jsonl"}
+
         def report(phase: str, done: int, total: int) -> None:
             if phase not in tasks:
-                tasks[phase] = bar.add_task(phase, total=total)
+                tasks[phase] = bar.add_task(labels.get(phase, phase), total=total)
             bar.update(tasks[phase], completed=done, total=total)
 
         manifest = generator.generate(scale, seed, out, end=end, progress=report)
