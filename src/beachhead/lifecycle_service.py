@@ -143,13 +143,16 @@ def _routing_leaves(config: Config) -> list[Leaf]:
 
 def _activity_truths(
     runtime: Runtime, config: Config, as_of: datetime
-) -> Callable[[Match], dict[Leaf, bool]]:
-    """Event and metric leaves of routing rules, read by the oracle (only when there are any)."""
+) -> Callable[[Match], dict[Leaf, tuple[bool, Any]]]:
+    """Event and metric leaves of routing rules (held, value), read by the oracle.
+
+    Only computed when a routing rule has such a leaf: the oracle walks every message.
+    """
     leaves = _routing_leaves(config)
     if not leaves:
         return lambda _m: {}
     from beachhead.rules import reference
-    from beachhead.rules.reference_values import compare
+    from beachhead.rules.reference_values import MISSING, compare
     from beachhead.services import DERIVED_SOURCES
 
     events = runtime.events
@@ -162,12 +165,14 @@ def _activity_truths(
         load_free_mail(runtime.settings.free_mail_file),
     )
 
-    def truths(m: Match) -> dict[Leaf, bool]:
+    def truths(m: Match) -> dict[Leaf, tuple[bool, Any]]:
         subject = reference._subject(world, Level(m.level), m.entity_id)
-        return {
-            leaf: compare(reference.leaf_value(world, leaf, subject), leaf.cmp, world.as_of)
-            for leaf in leaves
-        }
+        out: dict[Leaf, tuple[bool, Any]] = {}
+        for leaf in leaves:
+            value = reference.leaf_value(world, leaf, subject)
+            held = compare(value, leaf.cmp, world.as_of)
+            out[leaf] = (held, None if value is MISSING else value)
+        return out
 
     return truths
 
@@ -175,7 +180,7 @@ def _activity_truths(
 def facts_builder(
     evaluation: Evaluation,
     snap: Snapshot,
-    truths: Callable[[Match], Mapping[Leaf, bool]] = lambda _m: {},
+    truths: Callable[[Match], Mapping[Leaf, tuple[bool, Any]]] = lambda _m: {},
 ) -> Callable[[Match], RouteFacts]:
     """What routing conditions read about a match's entity."""
 
@@ -185,6 +190,7 @@ def facts_builder(
         account = snap.accounts.get(m.account_id) if m.account_id is not None else None
         user_ev = evaluation.users.get(m.entity_id) if level is Level.USER else None
         acct_ev = evaluation.accounts.get(m.account_id) if m.account_id is not None else None
+        seen = truths(m)
         return RouteFacts(
             level=level,
             as_of=evaluation.as_of,
@@ -192,7 +198,8 @@ def facts_builder(
             account_traits=account,
             user_scores=dict(user_ev.scores) if user_ev else {},
             account_scores=dict(acct_ev.scores) if acct_ev else {},
-            leaf_truth=dict(truths(m)),
+            leaf_truth={leaf: held for leaf, (held, _v) in seen.items()},
+            leaf_values={leaf: value for leaf, (_h, value) in seen.items()},
         )
 
     return facts

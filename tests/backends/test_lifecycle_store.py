@@ -248,3 +248,23 @@ def test_two_concurrent_evaluations_create_each_once(pg_url: str, tmp_path: Path
         assert all(len(store.history(q.id)) == 2 for q in every)
     finally:
         check.close()
+
+
+def test_routing_on_an_event_leaf_uses_the_activity(runtime: Runtime) -> None:
+    """A routing rule on activity (not a trait or score) is read by the reference oracle."""
+    config = load_text(
+        CONFIG.replace(
+            "routing:\n  - {team: t}",
+            "  - key: heavy\n    reps: [{email: h@x.com}]\n"
+            "routing:\n"
+            "  - {when: {event: Report Created, where: [], count: {gte: 1}}, team: heavy}\n"
+            "  - {team: t}",
+        )
+    )
+    out = svc.run_evaluation(runtime, config, AS_OF)
+    teams = {(q.pql, q.entity_id): q.team for q in out.open}
+    # users have reports (heavy); the account has them too (attributed to acme)
+    assert teams[("ftp", "u1")] == "heavy"
+    assert teams[("big", "acme")] == "heavy"
+    history = QualificationStore(runtime.state).history(_open(runtime)[("ftp", "u1")].id)
+    assert history[-1].rule.startswith('routing[0]: Did "Report Created" 1 time')

@@ -65,6 +65,7 @@ class RouteFacts:
     user_scores: Mapping[str, ScoreValue] = field(default_factory=dict)
     account_scores: Mapping[str, ScoreValue] = field(default_factory=dict)
     leaf_truth: Mapping[Leaf, bool] = field(default_factory=dict)
+    leaf_values: Mapping[Leaf, Any] = field(default_factory=dict)  # what those leaves saw
 
 
 def _leaf_value(config: Config, leaf: Leaf, facts: RouteFacts) -> Any:
@@ -98,7 +99,7 @@ def _leaf_value(config: Config, leaf: Leaf, facts: RouteFacts) -> Any:
 def leaf_holds(config: Config, leaf: Leaf, facts: RouteFacts) -> tuple[bool, Any]:
     """Whether one routing leaf holds, and the value it saw (None for given truths)."""
     if leaf in facts.leaf_truth:
-        return facts.leaf_truth[leaf], None
+        return facts.leaf_truth[leaf], facts.leaf_values.get(leaf)
     if not isinstance(leaf, TraitCond | ScoreCond):
         return False, None
     value = _leaf_value(config, leaf, facts)
