@@ -9,6 +9,7 @@ table says); the exit code is non-zero only when the command itself cannot run.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -61,7 +62,7 @@ def _print_table(report: DeliveryReport) -> None:
     for o in report.outcomes:
         note = o.error or (f"HTTP {o.status_code}" if o.status_code else "")
         if o.next_attempt_at is not None:
-            note += f"; next try {iso(o.next_attempt_at)}"
+            note += f"; next try {iso(o.next_attempt_at.replace(microsecond=0))}"
         detail.add_row(
             o.target, o.event_id, str(o.alerts), o.result.replace("_", " "), str(o.attempts), note
         )
@@ -81,6 +82,8 @@ def deliver(config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = For
         state = StateStore(settings.state_url)
     except Exception as exc:
         raise fail(f"cannot open the state store: {exc}".splitlines()[0]) from exc
+    # each outcome is in the output already; the deliverer's warnings are for ``serve``
+    logging.getLogger("beachhead.alerts").setLevel(logging.ERROR)
     deliverer = Deliverer(state, alert_settings)
     try:
         report = deliverer.run_once()
