@@ -215,6 +215,7 @@ class _Builder:
         self.accounts: list[AccountRec] = []
         self.team_size = np.zeros(0, dtype=np.int64)
         self.pool = _Pool.draw(rng, 0)
+        self.emails: set[str] = set()
 
     # --- accounts -------------------------------------------------------------------------
 
@@ -311,6 +312,13 @@ class _Builder:
         else:
             provider = names.FREE_MAIL[pool.provider[i]]
             email = names.free_email(first, last, provider, number)
+        while email in self.emails:  # two Ana Silvas at one company: the second gets a digit
+            local, _, domain = email.partition("@")
+            email = f"{local}{number % 10}@{domain}"
+            number //= 10
+            if not number:
+                number = i + 1
+        self.emails.add(email)
         role = "admin" if founder or account < 0 or pool.admin[i] else "member"
         stop = join + int(pool.churn_after[i]) if pool.churn[i] else self.end
         if account >= 0:

@@ -129,3 +129,15 @@ def test_accounts_csv_has_the_crm_columns(demo_run: DemoRun) -> None:
         assert a["industry"] in vocab.INDUSTRIES
         parse_time(a["updated_at"])
     assert {u["department"] for u in demo_run.users} <= set(vocab.DEPARTMENTS)
+
+
+def test_ids_domains_and_emails_are_unique(demo_run: DemoRun) -> None:
+    for rows, column in (
+        (demo_run.accounts, "id"),
+        (demo_run.accounts, "domain"),
+        (demo_run.accounts, "name"),
+        (demo_run.users, "id"),
+        (demo_run.users, "email"),
+    ):
+        values = [r[column] for r in rows]
+        assert len(set(values)) == len(values), column
