@@ -37,15 +37,29 @@ def full_env(env: dict[str, str]) -> dict[str, str]:
     return {**base, **env}
 
 
-def cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run ``beachhead ARGS`` in a subprocess with ``env``."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "beachhead", *args],
-        env=full_env(env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+def cli(
+    env: dict[str, str], *args: str, check: bool = True, subprocess_: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run ``beachhead ARGS`` with ``env``: in this process (Typer's runner, fast), or as a
+    separate process with ``subprocess_=True``."""
+    if subprocess_:
+        proc = subprocess.run(
+            [sys.executable, "-m", "beachhead", *args],
+            env=full_env(env),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    else:
+        from typer.testing import CliRunner
+
+        from beachhead.cli.main import app
+
+        unset: dict[str, str | None] = {k: None for k in os.environ if k.startswith("BEACHHEAD_")}
+        result = CliRunner().invoke(app, list(args), env={**unset, **env})
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        proc = subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
     if check and proc.returncode != 0:
         raise AssertionError(f"beachhead {' '.join(args)} failed: {proc.stderr}{proc.stdout}")
     return proc
@@ -174,7 +188,9 @@ def test_stale_serve_json_is_not_a_server(embedded_env: dict[str, str], tmp_path
 
 def test_cli_works_beside_the_server(server: Server, embedded_env: dict[str, str]) -> None:
     key = create_key(embedded_env, "web")
-    listed = json.loads(cli(embedded_env, "keys", "list", "--format", "json").stdout)
+    listed = json.loads(
+        cli(embedded_env, "keys", "list", "--format", "json", subprocess_=True).stdout
+    )
     assert [k["name"] for k in listed["keys"]] == ["web"]
     assert key not in json.dumps(listed)  # never the full key
     import httpx
@@ -183,7 +199,7 @@ def test_cli_works_beside_the_server(server: Server, embedded_env: dict[str, str
     assert httpx.post(f"{server.url}/v1/batch", json=body, auth=(key, "")).status_code == 200
     # an events-store service while serve holds DuckDB: executed by the server
     assert events_count(embedded_env) == 1
-    migrated = cli(embedded_env, "migrate")
+    migrated = cli(embedded_env, "migrate", subprocess_=True)
     assert "ready (1 messages)" in migrated.stdout
     assert "lock" not in migrated.stderr.lower()
 
@@ -219,7 +235,7 @@ def test_cli_fails_in_one_line_when_duckdb_stays_held(embedded_env: dict[str, st
     holder = _hold_duckdb(settings_of(embedded_env).duckdb_path, 30.0)
     try:
         started = time.monotonic()
-        failed = cli(embedded_env, "migrate", check=False)
+        failed = cli(embedded_env, "migrate", check=False, subprocess_=True)
         waited = time.monotonic() - started
     finally:
         holder.kill()
