@@ -20,6 +20,7 @@ import csv
 import hashlib
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -183,6 +184,14 @@ def _specials(company: Company) -> _Specials:
     return sp
 
 
+def _special_count(company: Company) -> int:
+    """How many messages ``_specials`` renders, known before rendering them."""
+    views = sum(len(u.anon_views) for u in company.users)
+    views += sum(len(v) for _, v in company.anonymous_visitors)
+    groups = sum(len(a.members) + len(a.upgrades) for a in company.accounts)
+    return len(company.users) + views + groups
+
+
 def _rows(company: Company, background: activity.Columns, sp: _Specials) -> Rows:
     """Every message as columns plus the time order (gathered chunk by chunk when writing).
 
@@ -265,10 +274,16 @@ def generate(
     report("company", 0, 3)
     company = simulate(rng, spec, end_ms, org)
     report("company", 1, 3)
-    sp = _specials(company)
-    report("company", 2, 3)
-    budget = spec.events - len(sp.ts) - len(company.events.ts)
-    background = activity.background(company, rng, budget)
+    # The background (numpy, mostly without the GIL) and the rendering of the few
+    # identify/group/page bodies (plain Python, no randomness) run side by side.
+    n_special = _special_count(company)
+    budget = spec.events - n_special - len(company.events.ts)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(activity.background, company, rng, budget)
+        sp = _specials(company)
+        report("company", 2, 3)
+        background = pending.result()
+    assert len(sp.ts) == n_special, "special_count must match what _specials renders"
     rows = _rows(company, background, sp)
     report("company", 3, 3)
 
@@ -282,13 +297,15 @@ def generate(
     id_prefix = (
         "demo-" + hashlib.sha256(f"{seed}:{spec.label}:{end_ms}".encode()).hexdigest()[:8] + "-"
     )
-    n = write_lines(
-        out / FILES["events"],
-        rows,
-        LineBuilder(tables, id_prefix),
-        progress=lambda done, total: report("events", done, total),
-    )
-    _write_csvs(company, out)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # the CSVs while the lines are built
+        csvs = pool.submit(_write_csvs, company, out)
+        n = write_lines(
+            out / FILES["events"],
+            rows,
+            LineBuilder(tables, id_prefix),
+            progress=lambda done, total: report("events", done, total),
+        )
+        csvs.result()
     (out / FILES["sales_org"]).write_text(org.yaml(), encoding="utf-8")
 
     kinds = np.bincount(rows.kind, minlength=len(TYPES))
