@@ -4,7 +4,7 @@
 |---|---|---|
 | config | BEACHHEAD_CONFIG | ./beachhead.yml |
 | data | BEACHHEAD_DATA | ./.beachhead |
-| database_url | BEACHHEAD_DATABASE_URL | unset: embedded DuckDB (events) + SQLite (state) under ``data`` |
+| database_url | BEACHHEAD_DATABASE_URL | unset: DuckDB (events) + SQLite (state) in ``data`` |
 | warehouse_url | BEACHHEAD_WAREHOUSE_URL | unset |
 | host / port | BEACHHEAD_HOST / BEACHHEAD_PORT | 127.0.0.1 / 8000 |
 | max_message_bytes | BEACHHEAD_MAX_MESSAGE_BYTES | 32 KB (after decompression) |

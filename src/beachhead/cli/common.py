@@ -10,11 +10,17 @@ import typer
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", help="Definitions file [env BEACHHEAD_CONFIG; default ./beachhead.yml]."),
+    typer.Option(
+        "--config",
+        help="Definitions file (env BEACHHEAD_CONFIG; default ./beachhead.yml).",
+    ),
 ]
 DataOpt = Annotated[
     Path | None,
-    typer.Option("--data", help="Embedded storage folder [env BEACHHEAD_DATA; default ./.beachhead]."),
+    typer.Option(
+        "--data",
+        help="Embedded storage folder (env BEACHHEAD_DATA; default ./.beachhead).",
+    ),
 ]
 
 
@@ -24,7 +30,8 @@ class Format(enum.StrEnum):
 
 
 FormatOpt = Annotated[
-    Format, typer.Option("--format", help="table for people, json for scripts (JSON alone on stdout).")
+    Format,
+    typer.Option("--format", help="table for people, json for scripts (JSON alone on stdout)."),
 ]
 
 

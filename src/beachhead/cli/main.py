@@ -12,6 +12,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # help texts may hold [brackets]: print them as written
 )
 
 # Modules that define commands on ``app`` (each has ``register(app)``). A module that is not
