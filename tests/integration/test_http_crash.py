@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_serve import Server, create_key, embedded, stored_messages
+from test_serve import Server, create_key, stored_messages
 
 THREADS = 4
 BATCH = 50
@@ -38,8 +38,10 @@ def _batch(thread: int, n: int) -> dict[str, object]:
 
 
 @pytest.mark.slow
-def test_every_acknowledged_message_survives_sigkill(tmp_path: Path) -> None:
-    env = embedded(tmp_path)
+def test_every_acknowledged_message_survives_sigkill(
+    backend_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = backend_env
     key = create_key(env)
     srv = Server(env, tmp_path / "serve.log").start()
     acked: list[set[str]] = [set() for _ in range(THREADS)]

@@ -164,6 +164,16 @@ def test_bad_requests_get_400_and_store_nothing(
         r = httpx.post(f"{server.url}{case['path']}", content=body, headers=headers, auth=(key, ""))
         assert r.status_code == 400, case["name"]
         assert case["reason"] in r.json()["error"], case["name"]
+    # two gzip members: refused rather than silently reading only the first
+    first = gzip.compress(json.dumps({"batch": [_track("g1")]}).encode())
+    second = gzip.compress(json.dumps({"batch": [_track("g2")]}).encode())
+    r = httpx.post(
+        f"{server.url}/v1/batch",
+        content=first + second,
+        headers={"Content-Encoding": "gzip"},
+        auth=(key, ""),
+    )
+    assert r.status_code == 400 and "after the end of the gzip body" in r.json()["error"]
     assert events_count(embedded_env) == 0
 
 

@@ -142,17 +142,24 @@ async def read_body(request: Request, limit: int) -> bytes:
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise too_large
     out = bytearray()
+    wire = 0
+    wire_limit = limit + limit // 8 + 1024  # gzip never grows sensible JSON by this much
     try:
         async for chunk in request.stream():
+            wire += len(chunk)
+            if wire > wire_limit:
+                raise too_large
             if inflater is None:
                 out += chunk
             else:
                 data = chunk
                 while data:
+                    if inflater.eof:
+                        raise IngestError(400, "data after the end of the gzip body")
                     out += inflater.decompress(data, limit + 1 - len(out))
                     if len(out) > limit:
                         raise too_large
-                    data = inflater.unconsumed_tail
+                    data = inflater.unconsumed_tail or inflater.unused_data
             if len(out) > limit:
                 raise too_large
         if inflater is not None:
