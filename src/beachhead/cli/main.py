@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "beachhead.cli.deliver",  # deliver
     "beachhead.cli.serve",  # serve, migrate
     "beachhead.cli.demo",  # demo, demo generate
+    "beachhead.cli.users_admin",  # users-admin create|list|set-role|set-team (web app users)
 ]
 
 for _name in COMMAND_MODULES:

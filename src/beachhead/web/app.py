@@ -19,6 +19,10 @@ ROUTER_MODULES = [
     "beachhead.web.ingest",  # /v1/* Segment-compatible tracking API
     "beachhead.web.internal",  # /_internal/*: CLI commands forwarded to a running server
     "beachhead.web.api",  # /api/v1 JSON API
+    "beachhead.web.layout",  # /static/* (app.css, app.js)
+    "beachhead.web.auth",  # /, /signin, /signout
+    "beachhead.web.inbox",  # /inbox: qualifications, rep actions, saved views
+    "beachhead.web.settings_pages",  # /settings: keys, teams and reps (away), alerts
     "beachhead.web.pages",  # the web app
     "beachhead.web.alerts_worker",  # alert delivery in the background (no routes)
 ]

@@ -1,0 +1,117 @@
+"""The app shell: Jinja templates, ``render()``, the navigation and the static files.
+
+Every page extends ``templates/base.html`` (landmarks, skip link, navigation, the
+sign-out form) and is rendered with ``render(request, "name.html", {...}, user=user)``,
+which adds the user, the CSRF token (``csrf`` in templates: put
+``<input type="hidden" name="csrf_token" value="{{ csrf }}">`` in every form), the
+navigation and safe response headers. Static files (``/static/app.css``, ``/static/app.js``)
+are served from ``web/static`` with a version in the URL, so browsers cache them for good.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.templating import Jinja2Templates
+from starlette.routing import Route
+
+from beachhead.store.app_users import AppUser
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+templates = Jinja2Templates(directory=str(HERE / "templates"))
+router = APIRouter(include_in_schema=False)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'self'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    path: str
+    label: str
+    role: str  # the least role that sees it
+
+
+# Shown only when the app has a page at ``path`` and the user has the role.
+NAV = (
+    NavItem("/inbox", "Inbox", "rep"),
+    NavItem("/journey", "Journey", "rep"),
+    NavItem("/accounts", "Accounts", "rep"),
+    NavItem("/users", "Users", "rep"),
+    NavItem("/definitions", "Definitions", "admin"),
+    NavItem("/settings", "Settings", "manager"),
+)
+
+
+def _version(name: str) -> str:
+    try:
+        return hashlib.sha256((STATIC / name).read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "0"
+
+
+STATIC_VERSIONS = {p.name: _version(p.name) for p in STATIC.glob("*") if p.is_file()}
+
+
+def static_url(name: str) -> str:
+    return f"/static/{name}?v={STATIC_VERSIONS.get(name, '0')}"
+
+
+def nav(request: Request, user: AppUser | None) -> list[dict[str, Any]]:
+    if user is None:
+        return []
+    paths = {r.path for r in request.app.routes if isinstance(r, Route)}
+    here = request.url.path
+    return [
+        {
+            "path": n.path,
+            "label": n.label,
+            "current": here == n.path or here.startswith(n.path + "/"),
+        }
+        for n in NAV
+        if n.path in paths and user.can(n.role)
+    ]
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    user: AppUser | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page from ``templates/name`` with the shell's context and security headers."""
+    ctx: dict[str, Any] = {
+        "user": user,
+        "csrf": user.csrf if user is not None else "",
+        "nav": nav(request, user),
+        "static_url": static_url,
+        **(context or {}),
+    }
+    response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+@router.get("/static/{name}")
+def static(name: str) -> FileResponse:
+    """Only files directly in ``web/static`` (no paths), cached for a year (URLs are versioned)."""
+    if name not in STATIC_VERSIONS:
+        raise HTTPException(404, "no such file")
+    return FileResponse(
+        STATIC / name, headers={"Cache-Control": "public, max-age=31536000, immutable"}
+    )
