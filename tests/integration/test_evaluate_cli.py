@@ -225,3 +225,45 @@ def test_evaluate_runs_inside_a_live_server(tmp_path: Path) -> None:
         assert [q["id"] for q in listed] == [q["id"] for q in out["qualifications"]]
     finally:
         srv.stop()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_concurrent_evaluate_processes_on_one_postgres(pg_url: str, tmp_path: Path) -> None:
+    """Three ``beachhead evaluate`` processes at once: each qualification is created once."""
+    import subprocess
+    import sys
+
+    from test_serve import full_env
+
+    cfg = tmp_path / "beachhead.yml"
+    cfg.write_text(CONFIG)
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(m) + "\n" for m in EVENTS))
+    env = {
+        "BEACHHEAD_DATA": str(tmp_path / "data"),
+        "BEACHHEAD_CONFIG": str(cfg),
+        "BEACHHEAD_DATABASE_URL": pg_url,
+    }
+    cli(env, "import", "events", str(events))
+    cli(env, "qualifications")  # migrate once, so the race is about evaluating
+    args = [sys.executable, "-m", "beachhead", "evaluate", "--as-of", "2026-03-04"]
+    procs = [
+        subprocess.Popen(
+            [*args, "--format", "json"],
+            env=full_env(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [err for _o, err in outs]
+    created = sorted(sum(q["is_new"] for q in json.loads(o)["qualifications"]) for o, _e in outs)
+    assert created == [0, 0, 2]
+    every = _json(env, "qualifications")["qualifications"]
+    assert _brief(every) == [
+        ("u1", "2026-03-04", "assigned", "a@x.com"),
+        ("u2", "2026-03-04", "assigned", "b@x.com"),
+    ]
