@@ -104,42 +104,47 @@ def _spans(company: Company, rng: np.random.Generator) -> tuple[np.ndarray, ...]
 
 def _minute_of_day(rng: np.random.Generator, n: int) -> np.ndarray:
     """Minutes into a UTC day: mostly a working-day bump around 15:00 UTC, some flat."""
-    busy = rng.normal(15.0 * 60, 3.5 * 60, n).astype(np.float32)
+    busy = rng.standard_normal(n, dtype=np.float32) * np.float32(3.5 * 60) + np.float32(15 * 60)
     flat = rng.random(n, dtype=np.float32) * np.float32(24 * 60)
     minutes = np.where(rng.random(n, dtype=np.float32) < 0.8, busy, flat) % np.float32(24 * 60)
     return minutes.astype(np.int64)
 
 
 def background(company: Company, rng: np.random.Generator, budget: int) -> Columns:
-    """``budget`` background events (about: counts are rounded per span) for the company."""
+    """``budget`` background events (about: counts are rounded per span) for the company.
+
+    Written for 10M rows: per-span values are spread with ``np.repeat`` (sequential, cheaper
+    than gathers), small draws are float32, and the weekend redraw touches only its rows.
+    """
     who, t0, t1, w, group = _spans(company, rng)
     if budget <= 0 or not len(w) or w.sum() <= 0:
         empty = np.zeros(0, dtype=np.int64)
         return Columns(empty, empty, empty, empty, empty)
     expected = w * (budget / w.sum())
     counts = np.floor(expected + rng.random(len(expected))).astype(np.int64)
-    span = np.repeat(np.arange(len(counts)), counts)
-    n = len(span)
-    lo, length = t0[span], (t1 - t0)[span]
+    lo = np.repeat(t0, counts)
+    length = np.repeat(t1 - t0, counts)
+    n = len(lo)
     ts = lo + (rng.random(n) * length).astype(np.int64)
     # Weekends are quieter: redraw a weekend time with probability 0.7.
     weekday = (ts // DAY + 3) % 7  # 1970-01-01 was a Thursday: 0 = Monday
-    redraw = (weekday >= 5) & (rng.random(n, dtype=np.float32) < 0.7)
-    ts = np.where(redraw, lo + (rng.random(n) * length).astype(np.int64), ts)
+    again = np.flatnonzero((weekday >= 5) & (rng.random(n, dtype=np.float32) < 0.7))
+    ts[again] = lo[again] + (rng.random(len(again)) * length[again]).astype(np.int64)
     # Working hours: keep the day, draw the time of day; fall back when it leaves the span.
-    shaped = (ts // DAY) * DAY + _minute_of_day(rng, n) * MINUTE + ts % MINUTE
-    ts = np.where((shaped >= lo) & (shaped < lo + length), shaped, ts)
+    shaped = ts - ts % DAY + _minute_of_day(rng, n) * MINUTE + ts % MINUTE
+    inside = (shaped >= lo) & (shaped < lo + length)
+    np.copyto(ts, shaped, where=inside)
+    del lo, length, shaped, inside, weekday
 
-    user = who[span].astype(np.int32)
     dept = np.array([vocab.DEPARTMENTS.index(u.department) for u in company.users])
     admin = np.array([u.role == "admin" for u in company.users])
-    persona = (dept * 2 + admin)[user].astype(np.float64)
+    persona = np.repeat((dept * 2 + admin)[who], counts).astype(np.int32)
     n_codes = len(vocab.ACTIVITY)
     pick = np.searchsorted(_mix_table(), persona + rng.random(n, dtype=np.float32), "right")
-    code = np.clip(pick - persona.astype(np.int64) * n_codes, 0, n_codes - 1)
-    prop_table = _prop_table()
-    prop = np.searchsorted(prop_table, code + rng.random(n, dtype=np.float32), "right")
+    code = np.clip(pick - persona * n_codes, 0, n_codes - 1).astype(np.int32)
+    prop = np.searchsorted(_prop_table(), code + rng.random(n, dtype=np.float32), "right")
     prop = np.minimum(prop, len(vocab.PROPS) - 1).astype(np.int32)
-    grp = group[span].astype(np.int32)
+    grp = np.repeat(group.astype(np.int32), counts)
     grp[rng.random(n, dtype=np.float32) >= CONTEXT_SHARE] = -1
-    return Columns(ts=ts, user=user, code=code.astype(np.int32), prop=prop, group=grp)
+    user = np.repeat(who.astype(np.int32), counts)
+    return Columns(ts=ts, user=user, code=code, prop=prop, group=grp)
