@@ -176,7 +176,7 @@ def test_one_open_qualification_per_pql_and_entity(runtime: Runtime, config: Con
         "q_twin", q.pql, q.level, q.entity_id, q.account_id, q.priority, "new", AS_OF, "high"
     )
     with pytest.raises(IntegrityError), store.locked() as s:
-        store.save_qualifications(s, [twin])
+        store.save_qualifications(s, [], [twin])
 
 
 def test_conversion_by_plan_and_stage_history(runtime: Runtime, config: Config) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from beachhead.qualify.lifecycle import (
@@ -212,32 +212,36 @@ class QualificationStore:
             ]
 
     # -- writing ---------------------------------------------------------------------
-    def save_qualifications(self, s: Session, quals: Sequence[Qualification]) -> None:
-        for q in quals:
-            row = s.get(QualificationRow, q.id)
-            if row is None:
-                s.add(QualificationRow(id=q.id, **_fields(q)))
-            else:
-                for k, v in _fields(q).items():
-                    setattr(row, k, v)
+    def save_qualifications(
+        self, s: Session, quals: Sequence[Qualification], new: Sequence[Qualification] = ()
+    ) -> None:
+        """Update ``quals`` (existing rows) and insert ``new`` ones, in bulk."""
+        if new:
+            s.execute(insert(QualificationRow), [{"id": q.id, **_fields(q)} for q in new])
+        if quals:
+            s.execute(update(QualificationRow), [{"id": q.id, **_fields(q)} for q in quals])
         s.flush()
 
     def add_changes(self, s: Session, changes: Sequence[Change]) -> None:
-        s.add_all(
-            QualificationHistoryRow(
-                qualification_id=c.qualification_id,
-                at=_naive(c.at),
-                actor=c.actor,
-                status_from=c.status_from,
-                status_to=c.status_to,
-                team=c.team,
-                rep=c.rep,
-                reason=c.reason,
-                rule=c.rule,
-            )
-            for c in changes
+        if not changes:
+            return
+        s.execute(
+            insert(QualificationHistoryRow),
+            [
+                {
+                    "qualification_id": c.qualification_id,
+                    "at": _naive(c.at),
+                    "actor": c.actor,
+                    "status_from": c.status_from,
+                    "status_to": c.status_to,
+                    "team": c.team,
+                    "rep": c.rep,
+                    "reason": c.reason,
+                    "rule": c.rule,
+                }
+                for c in changes
+            ],
         )
-        s.flush()
 
     def save_cursors(self, s: Session, cursors: dict[str, int]) -> None:
         for team, position in cursors.items():
@@ -250,25 +254,40 @@ class QualificationStore:
 
     def save_step(self, s: Session, step: StepResult) -> None:
         """Write one evaluation's decisions (inside ``locked()``)."""
-        self.save_qualifications(s, [*step.updated, *step.created])
+        self.save_qualifications(s, step.updated, step.created)
         self.add_changes(s, step.changes)
-        for sc in step.stage_changes:
-            s.add(
-                StageHistoryRow(
-                    account_id=sc.account_id,
-                    stage=sc.stage,
-                    from_stage=sc.from_stage,
-                    at=_naive(sc.at),
-                    initial=sc.initial,
-                )
+        if step.stage_changes:
+            s.execute(
+                insert(StageHistoryRow),
+                [
+                    {
+                        "account_id": sc.account_id,
+                        "stage": sc.stage,
+                        "from_stage": sc.from_stage,
+                        "at": _naive(sc.at),
+                        "initial": sc.initial,
+                    }
+                    for sc in step.stage_changes
+                ],
             )
-            row = s.get(AccountStageRow, sc.account_id)
-            if row is None:
-                s.add(
-                    AccountStageRow(account_id=sc.account_id, stage=sc.stage, since=_naive(sc.at))
-                )
-            else:
-                row.stage, row.since = sc.stage, _naive(sc.at)
+        firsts = [sc for sc in step.stage_changes if sc.initial]
+        moves = [sc for sc in step.stage_changes if not sc.initial]
+        if firsts:
+            s.execute(
+                insert(AccountStageRow),
+                [
+                    {"account_id": sc.account_id, "stage": sc.stage, "since": _naive(sc.at)}
+                    for sc in firsts
+                ],
+            )
+        if moves:
+            s.execute(
+                update(AccountStageRow),
+                [
+                    {"account_id": sc.account_id, "stage": sc.stage, "since": _naive(sc.at)}
+                    for sc in moves
+                ],
+            )
         self.save_cursors(s, step.cursors)
         as_of = _naive(step.as_of)
         existing = s.scalar(select(EvaluationRow).where(EvaluationRow.as_of == as_of))
