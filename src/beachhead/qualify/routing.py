@@ -98,7 +98,7 @@ def _leaf_value(config: Config, leaf: Leaf, facts: RouteFacts) -> Any:
 
 def leaf_holds(config: Config, leaf: Leaf, facts: RouteFacts) -> tuple[bool, Any]:
     """Whether one routing leaf holds, and the value it saw (None for given truths)."""
-    if leaf in facts.leaf_truth:
+    if facts.leaf_truth and leaf in facts.leaf_truth:
         return facts.leaf_truth[leaf], facts.leaf_values.get(leaf)
     if not isinstance(leaf, TraitCond | ScoreCond):
         return False, None
@@ -206,25 +206,22 @@ class RoutingBook:
                 if own in emails
                 else f"owner {owner} is not in the team; "
             )
-        eligible = [r.email for r in team.reps if not r.away and self._room(team, r.email)]
-        if not eligible:
-            return None, note + "every rep is at capacity or away: waits in the team queue"
         if team.assign is Assign.LEAST_LOADED:
+            eligible = [r.email for r in team.reps if not r.away and self._room(team, r.email)]
+            if not eligible:
+                return None, note + "every rep is at capacity or away: waits in the team queue"
             best = min(eligible, key=lambda e: self._load(e))  # min keeps the first on a tie
             return best, note + f"least loaded: {best} ({self._load(best)} open)"
         slots = _slots(team)
-        ok = set(eligible)
         start = self.cursors.get(team.key, 0) % len(slots) if slots else 0
         for step in range(len(slots)):
             i = (start + step) % len(slots)
-            if slots[i] in ok:
+            email = slots[i]
+            if email.lower() not in away and self._room(team, email):
                 self.cursors[team.key] = (i + 1) % len(slots)
                 self.moved_cursors.add(team.key)
-                return slots[i], note + f"round robin: {slots[i]}"
-        return (
-            None,
-            note + "every rep in the rotation is at capacity or away: waits in the team queue",
-        )
+                return email, note + f"round robin: {email}"
+        return None, note + "every rep is at capacity or away: waits in the team queue"
 
     def route(
         self, touch: str, team_choice: TeamChoice, owner: str | None, waiting_id: str = ""
