@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
-from beachhead.demo import generator
 from beachhead.demo.scale import parse_scale
 
 demo_app = typer.Typer(
@@ -61,6 +60,8 @@ def generate_cmd(
         parse_scale(scale)
     except ValueError as exc:
         raise fail(str(exc), 2) from None
+    from beachhead.demo import generator  # numpy and pyarrow load only for this command
+
     try:
         generator.window(end)
     except ValueError as exc:
