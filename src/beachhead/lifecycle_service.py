@@ -398,15 +398,18 @@ def _team_of(config: Config, rep: str) -> str | None:
     return None
 
 
+def _when(at: datetime | None) -> datetime:
+    return to_utc(at) if at is not None else now_utc()
+
+
 def _act(
     state: StateStore,
     config: Config,
     qualification_id: str,
     action: Callable[[lc.Qualification, lc.RoutingBook], lc.Change],
-    at: datetime | None,
+    when: datetime,
 ) -> lc.Qualification:
     """Apply one rep action under the lifecycle lock, drain queues, record, queue alerts."""
-    when = to_utc(at) if at is not None else now_utc()
     store = QualificationStore(state)
     with store.locked() as s:
         q = store.get(s, qualification_id)
@@ -417,8 +420,8 @@ def _act(
         book = lc.make_book(config, [*others, q], store.cursors(s))
         change = action(q, book)
         changes, touched, notes = [change], [q], []
-        if q.closed_at is not None:
-            notes.append(lc.AlertNote(q.status, when, q.id, q.account_id))
+        if q.status == lc.CONVERTED:  # alerts know converted, not disqualified
+            notes.append(lc.AlertNote(lc.CONVERTED, when, q.id, q.account_id))
         elif (q.rep, q.team) != (was_rep, was_team) and change.reason != "claimed":
             notes.append(lc.AlertNote("assigned", when, q.id, q.account_id))
         # the work as it stands after the action (load, waiting), cursors as routing left them
@@ -441,33 +444,34 @@ def claim(
     state: StateStore, config: Config, qualification_id: str, actor: str, at: datetime | None = None
 ) -> lc.Qualification:
     """A rep takes an unassigned or queued qualification."""
+    when = _when(at)
     return _act(
         state,
         config,
         qualification_id,
-        lambda q, _b: lc.claim(q, actor, at or now_utc(), q.team or _team_of(config, actor)),
-        at,
+        lambda q, _b: lc.claim(q, actor, when, q.team or _team_of(config, actor)),
+        when,
     )
 
 
 def start_working(
     state: StateStore, config: Config, qualification_id: str, actor: str, at: datetime | None = None
 ) -> lc.Qualification:
+    when = _when(at)
     return _act(
         state,
         config,
         qualification_id,
-        lambda q, _b: lc.start_working(q, actor, at or now_utc()),
-        at,
+        lambda q, _b: lc.start_working(q, actor, when),
+        when,
     )
 
 
 def mark_won(
     state: StateStore, config: Config, qualification_id: str, actor: str, at: datetime | None = None
 ) -> lc.Qualification:
-    return _act(
-        state, config, qualification_id, lambda q, _b: lc.mark_won(q, actor, at or now_utc()), at
-    )
+    when = _when(at)
+    return _act(state, config, qualification_id, lambda q, _b: lc.mark_won(q, actor, when), when)
 
 
 def disqualify(
@@ -478,12 +482,13 @@ def disqualify(
     reason: str,
     at: datetime | None = None,
 ) -> lc.Qualification:
+    when = _when(at)
     return _act(
         state,
         config,
         qualification_id,
-        lambda q, _b: lc.disqualify(q, actor, at or now_utc(), reason),
-        at,
+        lambda q, _b: lc.disqualify(q, actor, when, reason),
+        when,
     )
 
 
@@ -499,7 +504,7 @@ def reassign(
     """To another rep (their team unless ``team`` says otherwise) or to another team."""
     if rep is None and team is None:
         raise lc.LifecycleError("reassign needs a rep or a team")
-    when = at or now_utc()
+    when = _when(at)
 
     def action(q: lc.Qualification, book: lc.RoutingBook) -> lc.Change:
         if rep is not None:
@@ -507,7 +512,7 @@ def reassign(
         assert team is not None
         return lc.reassign_to_team(q, actor, when, team, book)
 
-    return _act(state, config, qualification_id, action, at)
+    return _act(state, config, qualification_id, action, when)
 
 
 # --------------------------------------------------------------------------- services

@@ -39,6 +39,7 @@ alerts:
   - {on: assigned, webhook: {url: "http://127.0.0.1:9/hook", secret: s}}
   - {on: expired, webhook: {url: "http://127.0.0.1:9/hook", secret: s}}
   - {on: stage_changed, webhook: {url: "http://127.0.0.1:9/hook", secret: s}}
+  - {on: converted, webhook: {url: "http://127.0.0.1:9/hook", secret: s}}
 """
 EVENTS = [
     {
@@ -95,3 +96,18 @@ def test_lifecycle_changes_are_queued_once(runtime: Runtime) -> None:
         ).first()
     payload = json.loads(first or "{}")
     assert payload["qualification"]["entity_id"] == "u1"
+
+
+@pytest.mark.parametrize(("action", "queued"), [("won", ["converted"]), ("disqualify", [])])
+def test_rep_closing_queues_converted_only(
+    runtime: Runtime, action: str, queued: list[str]
+) -> None:
+    config = load_text(CONFIG)
+    svc.run_evaluation(runtime, config, datetime(2026, 3, 2, tzinfo=UTC))
+    [q] = svc.list_qualifications(runtime.state, "open")
+    at = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    if action == "won":
+        svc.mark_won(runtime.state, config, q.id, "a@x.com", at)
+    else:
+        svc.disqualify(runtime.state, config, q.id, "a@x.com", "a student project", at)
+    assert _types(runtime) == ["qualified", "assigned", *queued]

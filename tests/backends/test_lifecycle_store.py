@@ -158,6 +158,9 @@ def test_rep_actions_record_history_and_drain_the_queue(runtime: Runtime, config
     assert (moved.rep, moved.team) == ("a@x.com", "t")
     with pytest.raises(lc.BadTransition, match="needs a reason"):
         svc.disqualify(state, config, q[("ftp", "u2")].id, "a@x.com", " ", at)
+    # to a team: a (u3) and b (the PQA) are at capacity 1, so it waits in the team queue
+    back = svc.reassign(state, config, q[("ftp", "u2")].id, "lead@x.com", team="t", at=at)
+    assert (back.team, back.status, back.rep) == ("t", "new", None)
     gone = svc.disqualify(state, config, q[("ftp", "u2")].id, "a@x.com", "student", at)
     assert gone.status == "disqualified"
     last = QualificationStore(state).history(gone.id)[-1]
