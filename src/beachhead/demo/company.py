@@ -389,7 +389,7 @@ class _Builder:
                 if admitted != t:  # no free seat: the invite hits the plan's limit
                     blocked += 1
                     if blocked <= MAX_BLOCKED_INVITES:
-                        sent = max(self.users[inviter].join + MINUTE, t - lag)
+                        sent = self._sent(inviter, t, lag)
                         self._invite(a, inviter, sent)
                         if acc.plan_at(t) != "enterprise":
                             key = f"seats:{acc.plan_at(t)}"
@@ -401,7 +401,7 @@ class _Builder:
                     lag = min(lag, admitted - t)
                     t = admitted
                 else:
-                    self._invite(a, inviter, max(self.users[inviter].join + MINUTE, t - lag))
+                    self._invite(a, inviter, self._sent(inviter, t, lag))
                 bisect.insort(joined_at, t)
                 member = self._person(a, t, founder=False, invited=True)
                 acc.members.append(member)
@@ -415,6 +415,12 @@ class _Builder:
         for t in joins:
             u = self._person(-1, int(t), founder=False, invited=False)
             self._signed_up(u, -1, invited=False)
+
+    def _sent(self, inviter: int, joins: int, lag: int) -> int:
+        """When an invitation went out: ``lag`` before the invitee joins, but after the
+        inviter's own first minutes (spread over five minutes, not one millisecond)."""
+        earliest = self.users[inviter].join + MINUTE + lag % (5 * MINUTE)
+        return max(self.users[inviter].join + 1000, min(max(earliest, joins - lag), joins - 1000))
 
     def _invite(self, a: int, inviter: int, sent: int) -> None:
         self.ev.add(sent, inviter, "Invite Sent", vocab.prop("Invite Sent", "member"), a)
