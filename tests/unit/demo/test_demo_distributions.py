@@ -142,3 +142,29 @@ def test_larger_accounts_have_an_owner_from_the_sales_org(demo_run: DemoRun) -> 
         assert bool(a["owner"]) == big
         if a["owner"]:
             assert a["owner"] in reps
+
+
+def test_teams_grow_by_invitation(demo_run: DemoRun) -> None:
+    sent: dict[str, list[float]] = defaultdict(list)
+    joins: dict[str, list[float]] = defaultdict(list)
+    for m in demo_run.messages:
+        account = m.get("context", {}).get("groupId")
+        if m.get("event") == "Invite Sent":
+            sent[account].append(_seconds(m["timestamp"]))
+        elif m.get("event") == "Invite Accepted":
+            joins[account].append(_seconds(m["timestamp"]))
+    accepted = [(a, t) for a, ts in joins.items() for t in ts]
+    assert accepted
+    assert all(any(s < t for s in sent[a]) for a, t in accepted)
+    spans = [max(ts) - min(ts) for ts in joins.values() if len(ts) >= 4]
+    assert statistics.median(spans) > 7 * DAY_S  # teammates arrive over weeks, not at once
+
+
+def test_some_accounts_go_dormant(demo_run: DemoRun) -> None:
+    last: dict[str, float] = {}
+    for m in demo_run.messages:
+        if m["type"] in ("track", "page") and "context" in m:
+            last[m["context"]["groupId"]] = _seconds(m["timestamp"])
+    end = _seconds(demo_run.manifest.end)
+    quiet = [a for a, t in last.items() if end - t > 21 * DAY_S]
+    assert 0.05 * len(last) < len(quiet) < 0.6 * len(last)
