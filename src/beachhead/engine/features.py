@@ -26,9 +26,9 @@ import ibis
 import ibis.expr.types as ir
 
 from beachhead.engine.snapshot import Uploaded
-from beachhead.engine.values import TRUE, Ctx, Value, compare, from_json
+from beachhead.engine.values import Ctx, Value, compare, from_json
 from beachhead.ingest.message import ACTIVITY_TYPES
-from beachhead.rules.model import Aggregate, Level, Metric, PropertyFilter
+from beachhead.rules.model import Aggregate, Level, Metric
 from beachhead.rules.plan import Feature, FeatureKind
 
 ZERO_AGGREGATES = frozenset(
@@ -109,27 +109,28 @@ def attributed(stream: ir.Table, snap: Uploaded) -> ir.Table:
     return direct.union(via, distinct=False)
 
 
-def _where(props: ir.JSONValue, where: tuple[PropertyFilter, ...], ctx: Ctx) -> ir.BooleanValue:
-    out: ir.BooleanValue = TRUE
-    for f in where:
-        out = out & compare(property_value(props, f.property), f.cmp, ctx)
+def _filters(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.BooleanValue:
+    """The event name, the window and every ``where`` of an event feature, ANDed."""
+    out: ir.BooleanValue = t.event == feature.event
+    window = _window(t.ts, feature, ctx)
+    if window is not None:
+        out = out & window
+    for f in feature.where:
+        out = out & compare(property_value(t.props, f.property), f.cmp, ctx)
     return out
 
 
-def _window(ts: ir.TimestampValue, feature: Feature, ctx: Ctx) -> ir.BooleanValue:
+def _window(ts: ir.TimestampValue, feature: Feature, ctx: Ctx) -> ir.BooleanValue | None:
+    """``as_of - within < ts`` (``ts <= as_of`` holds for the whole stream), or None."""
     if feature.within is None:
-        return TRUE
+        return None
     start = ibis.literal(ctx.as_of_naive - feature.within, type="timestamp")
     return ts > start
 
 
 def event_aggregate(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.Value:
     """One filtered aggregate over the stream ``t`` (user, ts, event, props)."""
-    cond = (
-        (t.event == feature.event)
-        & _window(t.ts, feature, ctx)
-        & _where(t.props, feature.where, ctx)
-    )
+    cond = _filters(t, feature, ctx)
     agg = feature.aggregate
     if agg is Aggregate.COUNT:
         return t.ts.count(where=cond)
@@ -178,11 +179,13 @@ def stream_metric(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.Value:
     """Account metrics measured on the attributed stream (same single pass)."""
     win = _window(t.ts, feature, ctx)
     if feature.metric is Metric.ACTIVE_USERS:
-        return t.user.nunique(where=win)
-    if feature.metric is Metric.DAYS_ACTIVE:
-        return t.ts.date().nunique(where=win)
-    assert feature.metric is Metric.DISTINCT_VALUES
-    return t[f"dv_{feature.id}"].nunique(where=win)
+        col: ir.Column = t.user
+    elif feature.metric is Metric.DAYS_ACTIVE:
+        col = t.ts.date()
+    else:
+        assert feature.metric is Metric.DISTINCT_VALUES
+        col = t[f"dv_{feature.id}"]
+    return col.nunique() if win is None else col.nunique(where=win)
 
 
 def is_stream_metric(feature: Feature) -> bool:
