@@ -23,6 +23,10 @@ ROUTER_MODULES = [
     "beachhead.web.auth",  # /, /signin, /signout
     "beachhead.web.inbox",  # /inbox: qualifications, rep actions, saved views
     "beachhead.web.settings_pages",  # /settings: keys, teams and reps (away), alerts
+    "beachhead.web.accounts_pages",  # /accounts, /accounts/<id>: the account (PQA) view
+    "beachhead.web.users_pages",  # /users, /users/<id>: one person's view
+    "beachhead.web.journey",  # /journey: the board of stages
+    "beachhead.web.definitions_pages",  # /definitions: see, check, preview and save
     "beachhead.web.pages",  # the web app
     "beachhead.web.alerts_worker",  # alert delivery in the background (no routes)
 ]

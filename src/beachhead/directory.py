@@ -1,0 +1,135 @@
+"""Who is who at the app's "now": identity and evaluation, computed once and reused.
+
+The account, user and Journey pages each need every account's traits, members, scores and
+stage. Resolving identity and evaluating on every request would cost seconds on a large
+store, so a ``Directory`` is computed once per (data version, definitions, as_of) and kept
+beside the runtime until one of them changes. The data version is the row counts of the
+events store's tables: the store is append-only, so any write changes a count.
+
+The app's "now" is the latest recorded evaluation's ``as_of`` (the time the lifecycle's
+clocks have reached, so qualifications, stages and scores agree), or the wall clock when
+nothing has been evaluated yet.
+
+Checking the version costs a few queries, so it is checked at most every
+``RECHECK_SECONDS``: a page may lag a write by that long.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+import weakref
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from beachhead.ingest.freemail import load_free_mail
+from beachhead.ingest.identity import Snapshot, resolve
+from beachhead.rules.result import EntityEval, Evaluation
+from beachhead.store.activity_queries import named_ids, table_counts
+from beachhead.store.qualifications import QualificationStore
+
+if TYPE_CHECKING:
+    from beachhead.rules.model import Config
+    from beachhead.runtime import Runtime
+
+TABLES = ("events", "trait_rows", "links", "memberships")
+RECHECK_SECONDS = 2.0
+
+
+@dataclass
+class Directory:
+    """Identity and evaluation at ``as_of``; ``raw_ids`` maps a user to the ids messages carry."""
+
+    as_of: datetime
+    snapshot: Snapshot
+    evaluation: Evaluation | None
+    raw_ids: dict[str, set[str]] = field(default_factory=dict)
+
+    def account_eval(self, account_id: str) -> EntityEval | None:
+        return None if self.evaluation is None else self.evaluation.accounts.get(account_id)
+
+    def user_eval(self, user_id: str) -> EntityEval | None:
+        return None if self.evaluation is None else self.evaluation.users.get(user_id)
+
+    def member_raw_ids(self, account_id: str) -> set[str]:
+        out: set[str] = set()
+        for user in self.snapshot.members.get(account_id, ()):
+            out |= self.raw_ids.get(user, {user})
+        return out
+
+
+@dataclass
+class _Entry:
+    key: tuple[object, ...]
+    checked: float  # time.monotonic() of the last version check
+    directory: Directory
+
+
+_cache: weakref.WeakKeyDictionary[Runtime, _Entry] = weakref.WeakKeyDictionary()
+_cache_lock = threading.Lock()
+
+
+def app_now(runtime: Runtime) -> datetime:
+    """The latest recorded evaluation's as_of, else the wall clock (to the second)."""
+    with runtime.state.session() as s:
+        latest = QualificationStore(runtime.state).latest_as_of(s)
+    return latest if latest is not None else datetime.now(UTC).replace(microsecond=0)
+
+
+def data_version(runtime: Runtime) -> tuple[int, ...]:
+    return table_counts(runtime.events.ibis(), TABLES)
+
+
+def config_digest(config: Config | None, text: str | None) -> str:
+    if config is None:
+        return "-"
+    return hashlib.sha256((text or repr(config)).encode()).hexdigest()
+
+
+def build(runtime: Runtime, config: Config | None, as_of: datetime) -> Directory:
+    """Resolve identity and evaluate at ``as_of`` (holds the runtime's events lock)."""
+    from beachhead.services import compute_evaluation
+
+    events = runtime.events
+    with runtime.lock:
+        snap = resolve(
+            events.trait_rows(as_of),
+            events.links(as_of),
+            events.memberships(as_of),
+            as_of,
+            load_free_mail(runtime.settings.free_mail_file),
+            named_ids(events.ibis(), as_of),
+        )
+        evaluation = (
+            None if config is None else compute_evaluation(runtime.settings, events, config, as_of)
+        )
+    raw_ids: dict[str, set[str]] = defaultdict(set)
+    for raw, user in snap.user_of.items():
+        raw_ids[user].add(raw)
+    for user in snap.users:
+        raw_ids[user].add(user)
+    return Directory(as_of, snap, evaluation, dict(raw_ids))
+
+
+def directory(runtime: Runtime, config: Config | None, config_text: str | None = None) -> Directory:
+    """The cached Directory at the app's now, rebuilt when data or definitions changed."""
+    digest = config_digest(config, config_text)
+    with _cache_lock:
+        hit = _cache.get(runtime)
+    now = time.monotonic()
+    if hit is not None and hit.key[1] == digest and now - hit.checked < RECHECK_SECONDS:
+        return hit.directory
+    as_of = app_now(runtime)
+    with runtime.lock:
+        version = data_version(runtime)
+    key = (version, digest, as_of)
+    if hit is not None and hit.key == key:
+        hit.checked = now
+        return hit.directory
+    built = build(runtime, config, as_of)
+    with _cache_lock:
+        _cache[runtime] = _Entry(key, time.monotonic(), built)
+    return built
