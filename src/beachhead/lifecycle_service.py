@@ -551,3 +551,33 @@ def qualifications_service(runtime: Runtime, payload: dict[str, Any]) -> dict[st
     """``{status?, pql?}`` -> ``{"qualifications": [...]}`` (is_new false)."""
     quals = list_qualifications(runtime.state, payload.get("status"), payload.get("pql"))
     return {"qualifications": [qualification_json(q) for q in quals]}
+
+
+def change_json(c: lc.Change) -> dict[str, Any]:
+    """One history row as JSON (for the API and the web app)."""
+    return {
+        "at": iso(c.at),
+        "actor": c.actor,
+        "status_from": c.status_from,
+        "status_to": c.status_to,
+        "team": c.team,
+        "rep": c.rep,
+        "reason": c.reason,
+        "rule": c.rule,
+    }
+
+
+def qualification_detail(state: StateStore, qualification_id: str) -> dict[str, Any]:
+    """A qualification in evaluate's shape plus its history, closed_at and what it held."""
+    store = QualificationStore(state)
+    with state.session() as s:
+        q = store.get(s, qualification_id)
+    if q is None:
+        raise lc.LifecycleError(f"no qualification {qualification_id!r}")
+    return {
+        **qualification_json(q),
+        "closed_at": iso(q.closed_at) if q.closed_at is not None else None,
+        "plan_at_qualification": q.plan_at_qualification,
+        "stage_at_qualification": q.stage_at_qualification,
+        "history": [change_json(c) for c in store.history(q.id)],
+    }

@@ -130,6 +130,13 @@ def test_evaluation_records_routes_and_queues(runtime: Runtime, config: Config) 
         ("new", "assigned", "system"),
     ]
     assert history[1].rule.startswith("routing[0]: no condition -> t; round robin: a@x.com")
+    detail = svc.qualification_detail(runtime.state, history[0].qualification_id)
+    assert (detail["entity_id"], detail["closed_at"], detail["stage_at_qualification"]) == (
+        "u1",
+        None,
+        "free",
+    )
+    assert [h["status_to"] for h in detail["history"]] == ["new", "assigned"]
     # idempotent at the same as_of; an earlier one is refused
     assert svc.run_evaluation(runtime, config, AS_OF).new_ids == set()
     with pytest.raises(ServiceError, match="before the latest recorded evaluation"):

@@ -476,3 +476,29 @@ def advance(prior: Prior, step: StepResult) -> Prior:
         stages=stages,
         cursors={**prior.cursors, **step.cursors},
     )
+
+
+@dataclass(frozen=True)
+class InboxItem:
+    """One entity in the inbox: its highest-priority qualification, the others beside it."""
+
+    primary: Qualification
+    others: tuple[Qualification, ...] = ()
+
+
+def inbox(quals: Iterable[Qualification]) -> list[InboxItem]:
+    """Open qualifications grouped per entity (level + id), highest priority first.
+
+    Inside an entity, and between entities, the order is priority (high first), then PQL
+    key, then entity id.
+    """
+    groups: dict[tuple[str, str], list[Qualification]] = {}
+    for q in quals:
+        if q.is_open:
+            groups.setdefault((q.level, q.entity_id), []).append(q)
+    items = []
+    for group in groups.values():
+        group.sort(key=inbox_order)
+        items.append(InboxItem(group[0], tuple(group[1:])))
+    items.sort(key=lambda item: inbox_order(item.primary))
+    return items

@@ -267,3 +267,20 @@ def test_rep_action_transitions(
     assert q.status == expected == change.status_to
     assert (change.actor, change.status_from, change.at) == (actor, status, day(1))
     assert q.is_open is (expected in lc.OPEN_STATUSES)
+
+
+def test_inbox_groups_per_entity_highest_priority_first() -> None:
+    def q(pql: str, entity: str, prio: int, level: str = "user") -> lc.Qualification:
+        return lc.Qualification(
+            f"{pql}:{entity}", pql, level, entity, "acme", prio, "new", D0, "high"
+        )
+
+    closed = replace(q("old", "u1", 99), closed_at=D0, status="expired")
+    items = lc.inbox(
+        [q("b", "u1", 5), q("a", "u1", 5), q("big", "acme", 20, "account"), q("z", "u2", 1), closed]
+    )
+    assert [(i.primary.id, [o.id for o in i.others]) for i in items] == [
+        ("big:acme", []),
+        ("a:u1", ["b:u1"]),
+        ("z:u2", []),
+    ]
