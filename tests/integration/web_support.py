@@ -30,14 +30,17 @@ TEMPLATE = Path(__file__).parents[2] / "src" / "beachhead" / "rules" / "template
 TEAMS = """
 teams:
   - key: self_serve
+    capacity: 1
     reps:
       - {email: sam@example.com}
   - key: mid_market
     assign: least_loaded
+    capacity: 1
     reps:
       - {email: Ana@Example.com}
       - {email: bo@example.com}
   - key: enterprise
+    capacity: 1
     reps:
       - {email: eve@example.com}
 routing:
@@ -45,6 +48,8 @@ routing:
   - {when: {trait: account.employees, gte: 100}, team: mid_market}
   - {team: self_serve}
 """
+# capacity 1: every rep is full with the seeded work, so an action never drains the queues
+# and unassigned rows stay unassigned (tests can count on them)
 PASSWORD = "correct horse battery"
 # (email, role, team): one person per role, reps in two teams
 PEOPLE = [
