@@ -278,3 +278,32 @@ def test_routing_on_an_event_leaf_uses_the_activity(runtime: Runtime) -> None:
     assert teams[("big", "acme")] == "heavy"
     history = QualificationStore(runtime.state).history(_open(runtime)[("ftp", "u1")].id)
     assert history[-1].rule.startswith('routing[0]: Did "Report Created" 1 time')
+
+
+def test_evidence_values_are_stored_as_plain_json(settings: Settings) -> None:
+    from decimal import Decimal
+
+    rt = Runtime(settings)
+    try:
+        store = QualificationStore(rt.state)
+        q = lc.Qualification(
+            "q_json",
+            "ftp",
+            "user",
+            "u9",
+            None,
+            1,
+            "new",
+            AS_OF,
+            "high",
+            evidence=[
+                {"path": "when", "held": True, "value": Decimal("2.50"), "sentence": "s"},
+                {"path": "when.all[1]", "held": True, "value": AS_OF, "sentence": "t"},
+            ],
+        )
+        with store.locked() as s:
+            store.save_qualifications(s, [], [q])
+        [back] = store.find(pql="ftp")
+        assert [e["value"] for e in back.evidence] == [2.5, "2026-03-10T00:00:00Z"]
+    finally:
+        rt.close()

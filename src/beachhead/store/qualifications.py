@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
@@ -77,6 +78,24 @@ def _to_q(r: QualificationRow) -> Qualification:
     )
 
 
+def _jsonable(value: Any) -> Any:
+    """Evidence values as plain JSON (engines may hand numpy scalars, Decimals, times)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return _aware(value).isoformat().replace("+00:00", "Z")
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    item = getattr(value, "item", None)  # numpy scalars
+    if callable(item):
+        return _jsonable(item())
+    return str(value)
+
+
 def _fields(q: Qualification) -> dict[str, Any]:
     return {
         "pql": q.pql,
@@ -90,7 +109,7 @@ def _fields(q: Qualification) -> dict[str, Any]:
         "touch": q.touch,
         "team": q.team,
         "rep": q.rep,
-        "evidence": q.evidence,
+        "evidence": _jsonable(q.evidence),
         "plan_at_qualification": q.plan_at_qualification,
         "stage_at_qualification": q.stage_at_qualification,
         "owner": q.owner,
