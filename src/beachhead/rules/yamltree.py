@@ -8,6 +8,7 @@ and times stay strings (YAML 1.2 core schema), ``NO``/``on`` stay strings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,27 @@ class YamlSyntaxError(Exception):
         self.col = col
 
 
+# ``${NAME}`` may stand unquoted inside a flow mapping, as the spec writes it
+# (``slack: {webhook_url: ${SLACK_WEBHOOK_URL}}``), where YAML reads its braces as flow
+# indicators. Before parsing, the braces of such references become two private-use
+# characters (one character each, so every line and column stays where it was), and every
+# string gets them back afterwards.
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_OPEN, _CLOSE = "\ue000", "\ue001"
+
+
+def _protect_env_refs(text: str) -> str:
+    if _OPEN in text or _CLOSE in text:
+        return text
+    return _ENV_REF.sub(lambda m: f"${_OPEN}{m.group(1)}{_CLOSE}", text)
+
+
+def _restore_env_refs(value: str) -> str:
+    if _OPEN not in value:
+        return value
+    return value.replace(f"${_OPEN}", "${").replace(_CLOSE, "}")
+
+
 def _scalar(value: Any) -> Any:
     if isinstance(value, TaggedScalar):
         return str(value.value)
@@ -70,7 +92,7 @@ def _scalar(value: Any) -> Any:
     if isinstance(value, float):
         return float(value)
     if isinstance(value, str):
-        return str(value)
+        return _restore_env_refs(str(value))
     return value
 
 
@@ -112,7 +134,7 @@ def parse_yaml(text: str) -> Y | None:
     yaml.Constructor = _Constructor
     yaml.version = (1, 2)
     try:
-        data = yaml.load(text)
+        data = yaml.load(_protect_env_refs(text))
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or "invalid YAML"
