@@ -13,12 +13,22 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import pytest
 from rudderstack.analytics import Client as RudderClient
 from segment.analytics import Client as SegmentClient
 from segment.analytics.request import APIError
-from test_serve import Server, cli, create_key, embedded, events_count, serving, stored_messages
+from test_serve import (
+    Server,
+    cli,
+    create_key,
+    embedded,
+    events_count,
+    serving,
+    settings_of,
+    stored_messages,
+)
 
 from beachhead.ingest.message import Message
 
@@ -115,9 +125,16 @@ def test_single_message_routes_and_write_key_in_body(
     for kind, msg in routes.items():
         r = httpx.post(f"{server.url}/v1/{kind}", json={**msg, "writeKey": key, "messageId": kind})
         assert (r.status_code, r.json()) == (200, {"success": True}), kind
+    in_batch = {"batch": [{**_track("batch-with-key"), "writeKey": key}]}
+    assert httpx.post(f"{server.url}/v1/batch", json=in_batch, auth=(key, "")).status_code == 200
     server.stop()
     stored = _by_id(stored_messages(embedded_env))
+    assert stored.pop("batch-with-key").event == "Logged In"
     assert {k: m.type for k, m in stored.items()} == {k: k for k in routes}
+    with duckdb.connect(str(settings_of(embedded_env).duckdb_path), read_only=True) as con:
+        raws = [json.loads(r[0]) for r in con.execute("SELECT raw FROM events").fetchall()]
+    assert len(raws) == 7 and not any("writeKey" in r for r in raws)  # the key is not stored
+    assert {r["type"] for r in raws} == set(routes)
     assert stored["screen"].event == "Settings"
     assert stored["alias"].previous_id == "anon-9"
 

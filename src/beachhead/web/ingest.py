@@ -192,6 +192,11 @@ def _messages(doc: dict[str, Any], single_type: str | None) -> list[Any]:
     batch = doc.get("batch")
     if not isinstance(batch, list):
         raise IngestError(400, "'batch' must be a list of messages")
+    if any(isinstance(m, dict) and "writeKey" in m for m in batch):  # never store a key
+        batch = [
+            {k: v for k, v in m.items() if k != "writeKey"} if isinstance(m, dict) else m
+            for m in batch
+        ]
     shared = doc.get("context")
     if isinstance(shared, dict) and shared:
         batch = [
