@@ -1,0 +1,163 @@
+"""Browser tests: a real ``beachhead serve`` over a loaded demo company, driven in Chromium.
+
+Debian's Chromium (``/usr/bin/chromium``, ``scripts/ensure-chromium.sh``) is driven by
+Playwright; a browser is never downloaded. Without Chromium (or the playwright package) the
+tests are skipped with the reason. Screenshots go to ``test-artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from beachhead.demo_load import DemoFolder, load_demo
+from beachhead.lifecycle_service import read_config
+from beachhead.store.app_users import AppUserStore
+from beachhead.store.qualifications import QualificationStore
+from beachhead.store.state import StateStore
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+PASSWORD = "correct horse battery"
+ADMIN = "admin@example.com"
+
+
+@dataclass
+class Server:
+    url: str
+    demo: DemoFolder
+    rep: str  # a rep of a team holding unassigned queue work
+    proc: subprocess.Popen[bytes]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if CHROMIUM.exists():
+        return
+    skip = pytest.mark.skip(reason=f"Chromium is not installed at {CHROMIUM} (make chromium)")
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(skip)
+
+
+def _queue_rep(demo: DemoFolder) -> str:
+    """A rep whose team queue holds an unassigned open qualification (something to claim)."""
+    state = StateStore(demo.settings.state_url)
+    try:
+        config = read_config(demo.settings.config)
+        teams = {q.team for q in QualificationStore(state).find("open") if q.rep is None and q.team}
+        for team in config.teams:
+            if team.key in teams and team.reps:
+                return team.reps[0].email
+        raise RuntimeError(f"the demo has no unassigned queue work (teams {teams})")
+    finally:
+        state.close()
+
+
+def _people(demo: DemoFolder, rep: str) -> None:
+    config = read_config(demo.settings.config)
+    team = next(t.key for t in config.teams if any(r.email == rep for r in t.reps))
+    state = StateStore(demo.settings.state_url)
+    try:
+        users = AppUserStore(state)
+        users.create(ADMIN, PASSWORD, "admin")
+        users.create(rep, PASSWORD, "rep", team)
+    finally:
+        state.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+    root = tmp_path_factory.mktemp("e2e")
+    demo = load_demo(root, events=20_000, seed=7)
+    rep = _queue_rep(demo)
+    _people(demo, rep)
+    env = {
+        **os.environ,
+        "BEACHHEAD_DATA": str(demo.settings.data),
+        "BEACHHEAD_CONFIG": str(demo.settings.config),
+    }
+    exe = Path(sys.executable).with_name("beachhead")
+    cmd = [str(exe) if exe.exists() else shutil.which("beachhead") or "beachhead"]
+    proc = subprocess.Popen(
+        [*cmd, "serve", "--host", "127.0.0.1", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().decode().strip()
+    if not line.startswith("http://127.0.0.1:"):
+        proc.kill()
+        raise RuntimeError(f"beachhead serve did not print its URL (got {line!r})")
+    try:
+        yield Server(line, demo, rep, proc)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package")
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def sign_in(page: Any, url: str, email: str, password: str = PASSWORD) -> None:
+    """Through the form, as a person does: the app sends an anonymous visitor to sign in."""
+    page.goto(f"{url}/inbox")
+    assert "/signin" in page.url
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{url}/inbox**")
+
+
+@pytest.fixture
+def rep_page(browser: Any, server: Server) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    sign_in(page, server.url, server.rep)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def admin_page(browser: Any, server: Server) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    sign_in(page, server.url, ADMIN)
+    yield page
+    context.close()
+
+
+def shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

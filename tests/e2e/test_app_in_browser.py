@@ -1,0 +1,139 @@
+"""The web app as a person uses it, in Chromium: sign in, the inbox, claiming and
+disqualifying, the account view, the Journey board, a definitions edit with an error shown
+inline; keyboard reach, visible focus and labelled fields on every page."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import Server, shot
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea'))
+  .filter(el => el.type !== 'hidden')
+  .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                && !el.getAttribute('aria-labelledby'))
+  .map(el => el.outerHTML.slice(0, 120))"""
+
+FOCUS_STYLE = """() => { const el = document.activeElement; const s = getComputedStyle(el);
+  return {tag: el.tagName, text: (el.textContent || '').trim().slice(0, 60),
+          outline: s.outlineStyle, width: parseFloat(s.outlineWidth) || 0}; }"""
+
+
+def _tab_until(page: Any, pattern: str, limit: int = 80) -> dict[str, Any]:
+    """Press Tab until the focused element's text matches ``pattern``; its focus style."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        seen: dict[str, Any] = page.evaluate(FOCUS_STYLE)
+        if re.search(pattern, seen["text"]):
+            return seen
+    raise AssertionError(f"Tab never reached {pattern!r}")
+
+
+def test_sign_in_lands_on_the_inbox(rep_page: Any, server: Server) -> None:
+    page = rep_page
+    assert page.get_by_role("heading", name="Inbox").is_visible()
+    assert page.get_by_role("navigation", name="Main").get_by_role("link", name="Journey")
+    shot(page, "inbox")
+    assert page.evaluate(UNLABELLED) == []
+
+
+def test_claim_and_disqualify_from_the_team_queue(rep_page: Any, server: Server) -> None:
+    page = rep_page
+    page.goto(f"{server.url}/inbox?scope=team")
+    claim = page.get_by_role("button", name="Claim").first
+    row = page.locator("tbody tr").filter(has=claim).first
+    who = row.locator("a[data-row-link]").inner_text()
+    claim.click()
+    page.wait_for_load_state("domcontentloaded")
+    page.goto(f"{server.url}/inbox?scope=mine")
+    mine = page.locator("tbody tr").filter(has_text=who).first
+    assert server.rep.split("@")[0] in mine.inner_text() or "assigned" in mine.inner_text()
+    mine.get_by_label(re.compile("Reason to disqualify")).fill("not a fit: student project")
+    mine.get_by_role("button", name="Disqualify").click()
+    page.wait_for_load_state("domcontentloaded")
+    page.goto(f"{server.url}/inbox?scope=mine&status=disqualified")
+    assert page.locator("tbody tr").filter(has_text=who).count() >= 1
+    shot(page, "inbox-disqualified")
+
+
+def test_account_view_from_the_journey_board(rep_page: Any, server: Server) -> None:
+    page = rep_page
+    page.goto(f"{server.url}/journey")
+    assert page.get_by_role("heading", name="Journey").is_visible()
+    columns = page.locator(".board-column")
+    assert columns.count() >= 5
+    first_card = page.locator(".board-card a").first
+    name = first_card.inner_text()
+    shot(page, "journey")
+    first_card.click()
+    page.wait_for_url(re.compile(r".*/accounts/.+"))
+    assert page.get_by_role("heading", level=1).inner_text().startswith(name)
+    chart = page.get_by_role("img", name=re.compile("Activity of .*last 90 days"))
+    assert chart.is_visible()
+    assert page.locator("svg.chart desc").text_content()  # the text alternative
+    assert page.get_by_text(re.compile(r"\d+ used of")).is_visible()
+    assert page.locator(".evidence li").count() >= 1
+    shot(page, "account")
+    assert page.evaluate(UNLABELLED) == []
+
+
+def test_journey_filter_by_owner(rep_page: Any, server: Server) -> None:
+    page = rep_page
+    page.goto(f"{server.url}/journey")
+    total = int(
+        re.search(r"(\d+) accounts", page.get_by_text("accounts as of").inner_text()).group(1)
+    )  # type: ignore[union-attr]
+    owner = page.locator("#f-owner option").nth(1).get_attribute("value")
+    page.get_by_label("Owner").select_option(owner)
+    page.wait_for_url(re.compile(r".*owner=.*"))
+    filtered = int(
+        re.search(r"(\d+) accounts", page.get_by_text("accounts as of").inner_text()).group(1)
+    )  # type: ignore[union-attr]
+    assert 0 < filtered < total
+
+
+def test_definitions_edit_shows_the_error_next_to_its_line(admin_page: Any, server: Server) -> None:
+    page = admin_page
+    page.goto(f"{server.url}/definitions")
+    assert page.get_by_role("heading", name=re.compile("Matches now")).is_visible()
+    original = Path(server.demo.settings.config).read_text()
+    bad = original.replace("gte: 500}", "gtx: 500}", 1)
+    line = bad[: bad.index("gtx: 500")].count("\n") + 1
+    page.get_by_label("beachhead.yml").fill(bad)
+    page.get_by_role("button", name="Save").click()
+    page.wait_for_load_state("domcontentloaded")
+    errors = page.locator(".diagnostics li")
+    assert errors.count() == 1
+    assert f":{line}:" in errors.first.inner_text() and "gtx" in errors.first.inner_text()
+    inline = page.locator(f"#line-{line}")
+    assert "has-error" in (inline.get_attribute("class") or "")
+    assert "unknown operator" in inline.locator(".diag").inner_text()
+    assert page.get_by_label("beachhead.yml").input_value() == bad  # the edit is kept
+    assert Path(server.demo.settings.config).read_text() == original  # nothing saved
+    shot(page, "definitions-error")
+    assert page.evaluate(UNLABELLED) == []
+
+
+def test_keyboard_reaches_main_actions_with_visible_focus(admin_page: Any, server: Server) -> None:
+    page = admin_page
+    page.goto(f"{server.url}/journey")
+    page.keyboard.press("Tab")
+    first = page.evaluate(FOCUS_STYLE)
+    assert first["text"] == "Skip to content" and first["outline"] != "none"
+    seen = _tab_until(page, r"^Apply$")
+    assert seen["outline"] != "none" and seen["width"] >= 2
+    seen = _tab_until(page, r".+", limit=3)  # and on to the first card
+    assert seen["outline"] != "none"
+    page.goto(f"{server.url}/definitions")
+    seen = _tab_until(page, r"^Preview changes$", limit=200)
+    assert seen["outline"] != "none"
+    page.goto(f"{server.url}/inbox?scope=all")
+    seen = _tab_until(page, r"^Claim$|^Working$", limit=200)
+    assert seen["outline"] != "none"
+    shot(page, "keyboard-focus")
