@@ -8,23 +8,28 @@ opens directly (SQLite in WAL mode, or PostgreSQL), so it needs no forwarding.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
 from beachhead.config import Settings, load_settings
 from beachhead.lifecycle_service import (
     list_qualifications,
+    now_utc,
     parse_time,
     qualification_json,
+    read_config,
+    run_replay,
 )
 from beachhead.rules.durations import parse_duration
-from beachhead.runtime import ServiceError, call_service
+from beachhead.runtime import ServiceError, call_service, find_server, open_runtime
 from beachhead.store.state import StateStore
 
 AsOfOpt = Annotated[
@@ -82,6 +87,35 @@ def _table(rows: list[dict[str, Any]], title: str) -> None:
     console.print(table)
 
 
+def _replay_here(settings: Settings, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """Replay in this process with a progress bar, unless a live server holds the store."""
+    if settings.embedded and find_server(settings) is not None:
+        return None
+    config = read_config(payload["config"])
+    start = parse_time(payload["replay_from"], "--replay-from")
+    end = parse_time(payload["as_of"]) if payload.get("as_of") else now_utc()
+    step = timedelta(seconds=payload["step_seconds"])
+    err = Console(stderr=True)
+    with (
+        open_runtime(settings) as rt,
+        Progress(
+            TextColumn("replaying {task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as bar,
+    ):
+        task = bar.add_task("", total=None)
+
+        def progress(i: int, n: int, t: datetime) -> None:
+            bar.update(task, completed=i, total=n, description=t.date().isoformat())
+
+        outcome, steps = run_replay(rt, config, start, end, step, payload["dry_run"], progress)
+    return {**outcome.to_json(), "steps": steps}
+
+
 def _err_progress(text: str) -> None:
     err = Console(stderr=True)
     if err.is_terminal:
@@ -111,8 +145,10 @@ def evaluate(
             except ValueError as exc:
                 raise ServiceError(f"--step: {exc}") from exc
             payload["replay_from"] = replay_from
-        _err_progress("evaluating…" if replay_from is None else f"replaying from {replay_from}…")
-        result = call_service(settings, "evaluate", payload)
+        result = _replay_here(settings, payload) if replay_from is not None else None
+        if result is None:
+            _err_progress("evaluating…")
+            result = call_service(settings, "evaluate", payload)
     except ServiceError as exc:
         raise fail(str(exc)) from exc
     if fmt is Format.json:
