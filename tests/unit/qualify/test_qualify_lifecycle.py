@@ -284,3 +284,29 @@ def test_inbox_groups_per_entity_highest_priority_first() -> None:
         ("a:u1", ["b:u1"]),
         ("z:u2", []),
     ]
+
+
+def test_owner_from_account_traits_gets_it_and_follows_owner_changes(config: Config) -> None:
+    ev = evaluation(day(0), [("ftp", "u1", "acme")], {"acme": "free"})
+    owned = {"acme": lc.AccountNow(stage="free", plan="free", owner="b@x.com")}
+    r0 = lc.evaluate_step(config, lc.Prior(), ev, owned, facts)
+    [q] = r0.created
+    assert (q.rep, q.owner) == ("b@x.com", "b@x.com")
+    assert "owner b@x.com is in the team" in r0.changes[1].rule
+    prior = lc.advance(lc.Prior(), r0)
+    moved = {"acme": lc.AccountNow(stage="free", plan="free", owner="a@x.com")}
+    r1 = lc.evaluate_step(config, prior, evaluation(day(1), [], {"acme": "free"}), moved, facts)
+    assert [(u.owner, u.rep) for u in r1.updated] == [("a@x.com", "b@x.com")]  # kept its rep
+
+
+def test_a_waiting_qualification_expires_out_of_the_queue(config: Config) -> None:
+    m = [("ftp", "u1", "acme"), ("ftp", "u2", "acme"), ("ftp", "u3", "acme")]
+    r0, prior = step(config, lc.Prior(), day(0), m, {"acme": "free"})
+    assert [q.entity_id for q in r0.created if q.waiting] == ["u3"]
+    lc.start_working(prior.open[0], "a@x.com", day(1))  # u1 is worked: it never expires
+    r5, _ = step(config, prior, day(5), [], {"acme": "free"})
+    got = {q.entity_id: q.status for q in r5.updated}
+    # u2 (assigned) and u3 (waiting) expire; b's freed slot is not given to an expired one
+    assert got == {"u2": "expired", "u3": "expired"}
+    assert [q.entity_id for q in r5.open_after] == ["u1"]
+    assert not [c for c in r5.changes if c.reason == "assigned from the queue"]
