@@ -11,6 +11,7 @@ are served from ``web/static`` with a version in the URL, so browsers cache them
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.templating import Jinja2Templates
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from beachhead.store.app_users import AppUser
 
@@ -70,10 +71,21 @@ def static_url(name: str) -> str:
     return f"/static/{name}?v={STATIC_VERSIONS.get(name, '0')}"
 
 
+def iter_routes(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """Every route, also inside included routers (FastAPI may keep those as one lazy
+    route holding ``original_router``; the app includes routers without a prefix)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from iter_routes(inner.routes)
+        else:
+            yield route
+
+
 def nav(request: Request, user: AppUser | None) -> list[dict[str, Any]]:
     if user is None:
         return []
-    paths = {r.path for r in request.app.routes if isinstance(r, Route)}
+    paths = {r.path for r in iter_routes(request.app.routes) if isinstance(r, Route)}
     here = request.url.path
     return [
         {
