@@ -17,7 +17,7 @@ import sys
 
 from rich.console import Console
 
-BENCHES = ["ingest_import", "ingest_http", "evaluate"]
+BENCHES = ["ingest_import", "ingest_http", "evaluate", "web"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -72,10 +72,14 @@ _cache: weakref.WeakKeyDictionary[Runtime, _Entry] = weakref.WeakKeyDictionary()
 _cache_lock = threading.Lock()
 
 
+def latest_evaluation(runtime: Runtime) -> datetime | None:
+    with runtime.state.session() as s:
+        return QualificationStore(runtime.state).latest_as_of(s)
+
+
 def app_now(runtime: Runtime) -> datetime:
     """The latest recorded evaluation's as_of, else the wall clock (to the second)."""
-    with runtime.state.session() as s:
-        latest = QualificationStore(runtime.state).latest_as_of(s)
+    latest = latest_evaluation(runtime)
     return latest if latest is not None else datetime.now(UTC).replace(microsecond=0)
 
 
@@ -122,13 +126,16 @@ def directory(runtime: Runtime, config: Config | None, config_text: str | None =
     now = time.monotonic()
     if hit is not None and hit.key[1] == digest and now - hit.checked < RECHECK_SECONDS:
         return hit.directory
-    as_of = app_now(runtime)
+    latest = latest_evaluation(runtime)
     with runtime.lock:
         version = data_version(runtime)
-    key = (version, digest, as_of)
+    # Without a recorded evaluation "now" is the wall clock at build time; the Directory is
+    # kept until the data or the definitions change (not rebuilt every second).
+    key = (version, digest, latest)
     if hit is not None and hit.key == key:
         hit.checked = now
         return hit.directory
+    as_of = latest if latest is not None else datetime.now(UTC).replace(microsecond=0)
     built = build(runtime, config, as_of)
     with _cache_lock:
         _cache[runtime] = _Entry(key, time.monotonic(), built)
