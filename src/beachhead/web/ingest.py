@@ -246,7 +246,7 @@ async def ingest(request: Request, single_type: str | None) -> Response:
         except InvalidMessage as exc:
             rejects.append(Reject(where, i, exc.reason, raw.decode(), received_at))
             continue
-        raws.append(raw)
+        raws.append(msg)  # the parsed dict: the store serialises it once, no re-parse
 
     waits: list[Any] = []
     if messages:
