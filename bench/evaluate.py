@@ -1,0 +1,411 @@
+"""Evaluation: the engine (``engine.evaluate``) beside ONE hand-written SQL query.
+
+Data: ``bench/evaluate_data.py`` (1M, 10M and 30M events; quick: 20k and 100k), bulk-loaded
+into the events store's tables and cached under ``bench/.cache/``. Definitions: the
+template's four PQLs with its scores and stages, plus the twenty of
+``bench/definitions_custom.yml``. ``as_of`` is the end of the data.
+
+Per size, on DuckDB:
+
+- **engine**: ``evaluate(store, config, as_of)`` end to end (identity resolved from the
+  store's rows, uploaded, the feature pass per level, scores, stages, predicates, and the
+  fetch of every entity's scores and every match with its evidence), with the time of each
+  step (measured by wrapping the engine's own functions, nothing changed in it);
+- **hand SQL**: ``bench/evaluate_sql.py``, one query over the same uploaded snapshot
+  tables that returns every ``(pql, entity, touch)``; its matches must equal the engine's
+  (the run stops otherwise).
+
+``ratio`` compares like with like: the engine without identity (resolve + upload, which
+the hand query also needs and does not time) over the hand query. Peak RSS is the
+process's high-water mark (``VmHWM``, reset before each measured step; DuckDB's buffers
+are inside it). Also a PostgreSQL row at the smallest size (engine only).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gc
+import importlib
+import io
+import os
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg
+from ruamel.yaml import YAML
+
+from beachhead.engine import evaluate
+from beachhead.engine.snapshot import resolve_from_tables, upload
+from beachhead.rules.load import load_text
+from beachhead.rules.model import Config
+from beachhead.rules.result import Evaluation
+from beachhead.store.events_duckdb import DuckDBEventStore
+from beachhead.store.events_postgres import PostgresEventStore
+from bench.evaluate_data import AS_OF, ensure, shape
+from bench.evaluate_sql import matches_sql
+from bench.table import BenchTable
+
+PG_ADMIN_URL = os.environ.get("BEACHHEAD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+TEMPLATE = Path(__file__).resolve().parents[1] / "src/beachhead/rules/templates/beachhead.yml"
+CUSTOM = Path(__file__).resolve().parent / "definitions_custom.yml"
+SIZES = (1_000_000, 10_000_000, 30_000_000)
+QUICK_SIZES = (20_000, 100_000)
+
+Triple = tuple[str, str, str]
+# The module, not the function that ``beachhead.engine`` re-exports under the same name.
+engine_mod = importlib.import_module("beachhead.engine.evaluate")
+
+
+def config() -> Config:
+    """The template plus the custom definitions, as one validated ``Config``."""
+    yaml = YAML()
+    base = yaml.load(TEMPLATE.read_text(encoding="utf-8"))
+    extra = yaml.load(CUSTOM.read_text(encoding="utf-8"))
+    base["pqls"].extend(extra["pqls"])
+    buf = io.StringIO()
+    yaml.dump(base, buf)
+    return load_text(buf.getvalue(), "bench-evaluate.yml")
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+def reset_peak() -> None:
+    """Reset this process's peak RSS (Linux ``clear_refs`` 5), when allowed."""
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def peak_mb() -> float:
+    """This process's peak RSS since the last reset, in MB (``VmHWM``)."""
+    with contextlib.suppress(OSError), open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class Steps:
+    """Seconds per engine step, filled by ``timed_engine``."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, dt: float) -> None:
+        self.seconds[name] = self.seconds.get(name, 0.0) + dt
+
+
+@contextlib.contextmanager
+def timed_engine(steps: Steps) -> Iterator[None]:
+    """Wrap the engine's own steps with timers (bench only: the engine is not changed)."""
+    originals: dict[str, Any] = {}
+
+    def wrap(name: str, label: Callable[..., str]) -> None:
+        fn = getattr(engine_mod, name)
+        originals[name] = fn
+
+        @functools.wraps(fn)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t = time.perf_counter()
+            try:
+                out = fn(*args, **kwargs)
+                if name == "_matches":
+                    out = list(out)  # a generator: time the work, not its creation
+                return out
+            finally:
+                steps.add(label(*args), time.perf_counter() - t)
+
+        setattr(engine_mod, name, timed)
+
+    wrap("resolve_from_tables", lambda *a: "resolve")
+    wrap("upload", lambda *a: "upload")
+    wrap("_entities", lambda *a: "fetch scores")
+    wrap("_matches", lambda *a: "predicates + evidence")
+    make = engine_mod._Temps.make
+
+    def timed_make(self: Any, label: str, expr: Any) -> Any:
+        t = time.perf_counter()
+        try:
+            return make(self, label, expr)
+        finally:
+            steps.add(f"{label} pass", time.perf_counter() - t)
+
+    engine_mod._Temps.make = timed_make
+    try:
+        yield
+    finally:
+        for name, fn in originals.items():
+            setattr(engine_mod, name, fn)
+        engine_mod._Temps.make = make
+
+
+def triples(ev: Evaluation) -> set[Triple]:
+    return {(m.pql, m.entity_id, m.touch) for m in ev.matches}
+
+
+@dataclass
+class EngineRun:
+    seconds: float
+    steps: Steps
+    peak_mb: float
+    result: set[Triple]
+    users: int
+    accounts: int
+
+
+def run_engine(store: Any, cfg: Config) -> EngineRun:
+    steps = Steps()
+    gc.collect()
+    reset_peak()
+    with timed_engine(steps):
+        t = time.perf_counter()
+        ev = evaluate(store, cfg, AS_OF)
+        dt = time.perf_counter() - t
+    return EngineRun(dt, steps, peak_mb(), triples(ev), len(ev.users), len(ev.accounts))
+
+
+@dataclass
+class HandRun:
+    seconds: float
+    identity: float
+    peak_mb: float
+    result: set[Triple]
+
+
+def run_hand(con: duckdb.DuckDBPyConnection, store: DuckDBEventStore) -> HandRun:
+    """Identity (resolve + upload, timed apart), then the one hand-written query."""
+    backend = store.ibis()
+    gc.collect()
+    reset_peak()
+    t = time.perf_counter()
+    snap = resolve_from_tables(backend, AS_OF)
+    up = upload(backend, snap)
+    identity = time.perf_counter() - t
+    try:
+        names = dict(zip(("map", "members", "users", "accounts"), up.names, strict=True))
+        sql = matches_sql(AS_OF, names)
+        cur = backend.con  # the same DuckDB connection the engine uses (sees the temp tables)
+        t = time.perf_counter()
+        rows = cur.execute(sql).fetchall()
+        dt = time.perf_counter() - t
+    finally:
+        up.drop()
+    del con
+    return HandRun(dt, identity, peak_mb(), {(r[0], r[1], r[2]) for r in rows})
+
+
+def check_same(engine: set[Triple], hand: set[Triple], label: str) -> None:
+    """The run is worthless if the two compute different things: stop with the difference."""
+    if engine == hand:
+        return
+    only_e = sorted(engine - hand)[:5]
+    only_h = sorted(hand - engine)[:5]
+    raise AssertionError(
+        f"{label}: engine and hand-written SQL disagree "
+        f"({len(engine - hand)} only in engine, e.g. {only_e}; "
+        f"{len(hand - engine)} only in SQL, e.g. {only_h})"
+    )
+
+
+# --------------------------------------------------------------------------- sizes
+
+
+@dataclass
+class SizeResult:
+    events: int
+    users: int
+    accounts: int
+    matches: int
+    engine: EngineRun
+    hand: HandRun
+
+
+def measure_duckdb(n: int, seed: int = 1, repeats: int = 2) -> SizeResult:
+    """Best of ``repeats`` for each side, alternating, after a warm-up of the hand query."""
+    cfg = config()
+    path = ensure(n, seed)
+    store = DuckDBEventStore(path)
+    try:
+        con = store.raw_connection()
+        run_hand(con, store)  # warm the file cache for both sides
+        best_e: EngineRun | None = None
+        best_h: HandRun | None = None
+        for _ in range(repeats):
+            e = run_engine(store, cfg)
+            h = run_hand(con, store)
+            check_same(e.result, h.result, f"{n:,} events")
+            if best_e is None or e.seconds < best_e.seconds:
+                best_e = e
+            if best_h is None or h.seconds < best_h.seconds:
+                best_h = h
+        assert best_e is not None and best_h is not None
+        return SizeResult(n, best_e.users, best_e.accounts, len(best_e.result), best_e, best_h)
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def _pg_database() -> Iterator[str | None]:
+    name = f"bh_bench_eval_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as c:
+            c.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError:
+        yield None
+        return
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _copy_to_postgres(duck_path: Path, url: str) -> None:
+    """The cached DuckDB store's rows into a fresh PostgreSQL store (CSV through COPY)."""
+    PostgresEventStore(url).close()  # creates the schema
+    src = duckdb.connect(str(duck_path), read_only=True)
+    try:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            psycopg.connect(url, autocommit=True) as pg,
+        ):
+            for table in ("trait_rows", "links", "memberships", "events"):
+                csv = Path(tmp) / f"{table}.csv"
+                src.execute(f"COPY {table} TO '{csv}' (HEADER false)")
+                cols = [r[0] for r in src.execute(f"DESCRIBE {table}").fetchall()]
+                with (
+                    pg.cursor() as cur,
+                    cur.copy(f"COPY {table} ({', '.join(cols)}) FROM STDIN (FORMAT csv)") as copy,
+                    csv.open("rb") as f,
+                ):
+                    while chunk := f.read(1 << 20):
+                        copy.write(chunk)
+            pg.execute("ANALYZE")
+    finally:
+        src.close()
+
+
+def measure_postgres(n: int, seed: int = 1) -> tuple[EngineRun, int] | None:
+    cfg = config()
+    path = ensure(n, seed)
+    with _pg_database() as url:
+        if url is None:
+            return None
+        _copy_to_postgres(path, url)
+        store = PostgresEventStore(url)
+        try:
+            evaluate(store, cfg, AS_OF)  # warm-up (buffers, plans)
+            return run_engine(store, cfg), n
+        finally:
+            store.close()
+
+
+# --------------------------------------------------------------------------- tables
+
+
+STEP_ORDER = ("resolve", "upload", "accounts pass", "users pass", "fetch scores")
+
+
+def tables(results: list[SizeResult], pg: tuple[EngineRun, int] | None) -> list[BenchTable]:
+    main = BenchTable(
+        "evaluate: 24 definitions (4 template + 20 custom), engine vs one hand-written query",
+        [
+            "backend",
+            "events",
+            "users",
+            "accounts",
+            "matches",
+            "engine s",
+            "identity s",
+            "engine - identity s",
+            "hand SQL s",
+            "ratio",
+            "events/s",
+            "s per 1M events",
+            "peak RSS MB (engine)",
+            "peak RSS MB (hand)",
+        ],
+    )
+    steps = BenchTable(
+        "evaluate: where the engine's time goes (seconds)",
+        ["backend", "events", *STEP_ORDER, "predicates + evidence", "other"],
+    )
+    for r in results:
+        e, h = r.engine, r.hand
+        ident = e.steps.seconds.get("resolve", 0) + e.steps.seconds.get("upload", 0)
+        compute = e.seconds - ident
+        main.add(
+            "duckdb",
+            r.events,
+            r.users,
+            r.accounts,
+            r.matches,
+            e.seconds,
+            ident,
+            compute,
+            h.seconds,
+            f"{compute / h.seconds:.2f}x",
+            r.events / e.seconds,
+            e.seconds / (r.events / 1e6),
+            e.peak_mb,
+            h.peak_mb,
+        )
+        steps.add("duckdb", r.events, *_step_cells(e))
+    if pg is not None:
+        e, n = pg
+        ident = e.steps.seconds.get("resolve", 0) + e.steps.seconds.get("upload", 0)
+        main.add(
+            "postgres",
+            n,
+            e.users,
+            e.accounts,
+            len(e.result),
+            e.seconds,
+            ident,
+            e.seconds - ident,
+            "-",
+            "-",
+            n / e.seconds,
+            e.seconds / (n / 1e6),
+            e.peak_mb,
+            "-",
+        )
+        steps.add("postgres", n, *_step_cells(e))
+    main.notes += [
+        "ratio = (engine - identity) / hand SQL: both read the same uploaded identity tables",
+        "identity = resolve (Python, ingest/identity.py) + upload (Arrow temp tables)",
+        "engine also fetches every entity's scores/stage and each match's evidence;"
+        " the hand query returns only (pql, entity, touch), checked equal to the engine's",
+        "best of 2 runs per side (alternating); peak RSS = VmHWM reset before each run",
+        f"machine load at the end: {os.getloadavg()[0]:.1f} (1-min), {os.cpu_count()} CPUs",
+    ]
+    if pg is None:
+        main.notes.append("PostgreSQL not reachable: no postgres row")
+    return [main, steps]
+
+
+def _step_cells(e: EngineRun) -> list[float]:
+    s = e.steps.seconds
+    known = [s.get(k, 0.0) for k in STEP_ORDER] + [s.get("predicates + evidence", 0.0)]
+    return [*known, max(0.0, e.seconds - sum(known))]
+
+
+def run(quick: bool = False) -> list[BenchTable]:
+    sizes = QUICK_SIZES if quick else SIZES
+    results = [measure_duckdb(n, repeats=1 if n >= 30_000_000 else 2) for n in sizes]
+    pg = measure_postgres(sizes[0])
+    return tables(results, pg)
+
+
+def describe(n: int) -> str:
+    s = shape(n)
+    return f"{s.events:,} events, {s.users:,} users, {s.accounts:,} accounts"

@@ -1,0 +1,262 @@
+"""The ceiling for the evaluation benchmark: ONE hand-written DuckDB query for every match.
+
+It computes what the engine computes for the 24 benchmark definitions (the template's four
+plus ``definitions_custom.yml``): the ``(pql, entity, touch)`` of every match at ``as_of``,
+written the way someone who knows the data would write it by hand: one pass over the
+activity per level with ``FILTER`` aggregates, traits read once per entity, scores and
+bands as ``CASE`` sums, every PQL a ``WHERE`` over the wide rows, ``UNION ALL``.
+
+It reads the same snapshot tables the engine uploads (``map``, ``members``, ``users``,
+``accounts``: see ``engine/snapshot.py``), so identity is timed once, apart from both.
+It is not general: it knows the benchmark's data (plan is always a string, employees a
+number, ``mention`` a boolean), which is what makes it the fastest query. Change it with
+``definitions_custom.yml``; the benchmark checks its matches equal the engine's.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+
+def _lit(dt: datetime) -> str:
+    return f"TIMESTAMP '{dt.replace(tzinfo=None).isoformat(sep=' ')}'"
+
+
+def matches_sql(as_of: datetime, tables: dict[str, str]) -> str:
+    """The query; ``tables`` maps map/members/users/accounts to the uploaded names."""
+    now = _lit(as_of)
+    d7, d14, d21, d30 = (_lit(as_of - timedelta(days=d)) for d in (7, 14, 21, 30))
+    t = tables
+    return f"""
+WITH
+act AS (
+    SELECT coalesce(m.map_user, coalesce(e.user_id, e.anonymous_id)) AS u,
+           e.context_group_id AS cg, e.event AS ev, e.ts, e.properties AS p
+    FROM events e
+    LEFT JOIN {t["map"]} m ON m.raw_id = coalesce(e.user_id, e.anonymous_id)
+    WHERE e.ts <= {now} AND e.type IN ('page', 'screen', 'track')
+),
+uf AS (
+    SELECT u,
+        count(DISTINCT ts::DATE) FILTER (WHERE ev = 'Logged In' AND ts > {d14}) AS login_days14,
+        count(DISTINCT ts::DATE) FILTER (WHERE ev = 'Logged In' AND ts > {d30}) AS login_days30,
+        max(ts) FILTER (WHERE ev = 'Logged In') AS login_last,
+        min(ts) FILTER (WHERE ev = 'Logged In') AS login_first,
+        count(*) FILTER (WHERE ev = 'Report Created' AND ts > {d14}) AS reports14,
+        count(*) FILTER (WHERE ev = 'Report Created' AND ts > {d30}) AS reports30,
+        avg(TRY_CAST(p->>'$.rows' AS DOUBLE))
+            FILTER (WHERE ev = 'Report Created' AND ts > {d30}) AS report_rows_avg30,
+        count(*) FILTER (WHERE ev = 'Dashboard Shared' AND ts > {d30}) AS shared30,
+        count(*) FILTER (WHERE ev = 'Invite Sent' AND ts > {d30}) AS invites30,
+        count(*) FILTER (WHERE ev = 'Integration Connected' AND ts > {d30}) AS integrations30,
+        count(*) FILTER (WHERE ev = 'Pricing' AND ts > {d7}) AS pricing7,
+        count(*) FILTER (WHERE ev = 'Upgrade Clicked' AND ts > {d14}) AS upgrade14,
+        count(*) FILTER (WHERE ev = 'Upgrade Clicked' AND ts > {d30}
+                         AND p->>'$.plan' = 'enterprise') AS upgrade_ent30,
+        count(*) FILTER (WHERE ev = 'Plan Limit Reached' AND ts > {d14}) AS limit14,
+        coalesce(sum(TRY_CAST(p->>'$.rows' AS DOUBLE))
+            FILTER (WHERE ev = 'Export Created' AND ts > {d30}), 0) AS export_rows30,
+        count(*) FILTER (WHERE ev = 'Export Created' AND ts > {d14}
+                         AND p->>'$.format' = 'pdf') AS pdf14,
+        count(*) FILTER (WHERE ev = 'Docs' AND ts > {d30} AND p->>'$.section' = 'sso') AS sso30,
+        count(*) FILTER (WHERE ev = 'API Key Created' AND ts > {d30}) AS apikeys30,
+        max(TRY_CAST(p->>'$.minutes' AS DOUBLE))
+            FILTER (WHERE ev = 'Support Ticket Created' AND ts > {d30}) AS ticket_max30
+    FROM act
+    WHERE ev IN ('Logged In', 'Report Created', 'Dashboard Shared', 'Invite Sent',
+                 'Integration Connected', 'Pricing', 'Upgrade Clicked', 'Plan Limit Reached',
+                 'Export Created', 'Docs', 'API Key Created', 'Support Ticket Created')
+    GROUP BY u
+),
+att AS (
+    SELECT cg AS a, u, ev, ts, p FROM act WHERE cg IS NOT NULL
+    UNION ALL
+    SELECT mm.m_account AS a, act.u, act.ev, act.ts, act.p
+    FROM act JOIN {t["members"]} mm ON mm.m_user = act.u
+    WHERE act.cg IS NULL
+),
+dept AS (
+    SELECT user_id, u_traits->>'$.department' AS dept FROM {t["users"]}
+),
+af AS (
+    SELECT att.a,
+        count(DISTINCT att.u) FILTER (WHERE ts > {d7}) AS active7,
+        count(DISTINCT att.u) FILTER (WHERE ts > {d14}) AS active14,
+        count(DISTINCT att.u) FILTER (WHERE ts > {d30}) AS active30,
+        count(DISTINCT ts::DATE) FILTER (WHERE ts > {d14}) AS days14,
+        count(DISTINCT ts::DATE) FILTER (WHERE ts > {d30}) AS days30,
+        count(DISTINCT dept.dept) FILTER (WHERE ts > {d30}) AS depts30,
+        count(DISTINCT att.u) FILTER (WHERE ev = 'Comment Added' AND ts > {d14}) AS commenters14,
+        count(*) FILTER (WHERE ev = 'Comment Added' AND ts > {d7}
+                         AND p->>'$.mention' = 'true') AS mentions7,
+        count(*) FILTER (WHERE ev = 'Invite Sent' AND ts > {d14}) AS invites14,
+        count(*) FILTER (WHERE ev = 'Invite Accepted' AND ts > {d14}) AS accepted14,
+        count(DISTINCT att.u) FILTER (WHERE ev = 'Dashboard Shared' AND ts > {d14}) AS sharers14,
+        count(*) FILTER (WHERE ev = 'Dashboard Shared' AND ts > {d30}
+                         AND p->>'$.channel' = 'slack') AS slack30,
+        count(*) FILTER (WHERE ev = 'SSO Settings Viewed' AND ts > {d30}) AS sso30,
+        count(*) FILTER (WHERE ev = 'Audit Log Viewed' AND ts > {d30}) AS audit30,
+        count(*) FILTER (WHERE ev = 'API Key Created' AND ts > {d30}) AS apikeys30,
+        count(*) FILTER (WHERE ev = 'Integration Connected' AND ts > {d30}) AS integrations30,
+        count(DISTINCT att.u) FILTER (WHERE ev = 'Integration Connected' AND ts > {d30})
+            AS integrators30,
+        count(DISTINCT att.u) FILTER (WHERE ev = 'Signed Up' AND ts > {d30}) AS signups30,
+        count(*) FILTER (WHERE ev = 'Support Ticket Created' AND ts > {d30}
+                         AND p->>'$.priority' = 'high') AS urgent30,
+        count(*) FILTER (WHERE ev = 'Upgrade Clicked' AND ts > {d30}) AS upgrade30
+    FROM att LEFT JOIN dept ON dept.user_id = att.u
+    GROUP BY att.a
+),
+mf AS (
+    SELECT mm.m_account AS a, count(DISTINCT mm.m_user) AS members,
+           count(DISTINCT dept.dept) AS depts
+    FROM {t["members"]} mm LEFT JOIN dept ON dept.user_id = mm.m_user
+    GROUP BY mm.m_account
+),
+acc0 AS (
+    SELECT x.account_id,
+        x.a_traits->>'$.plan' AS plan,
+        x.a_traits->>'$.industry' AS industry,
+        x.a_traits->>'$.country' AS country,
+        TRY_CAST(x.a_traits->>'$.employees' AS DOUBLE) AS employees,
+        TRY_CAST(x.a_traits->>'$.seats' AS DOUBLE) AS seats,
+        coalesce(mf.members, 0) AS members,
+        coalesce(mf.depts, 0) AS depts,
+        coalesce(af.active7, 0) AS active7, coalesce(af.active14, 0) AS active14,
+        coalesce(af.active30, 0) AS active30, coalesce(af.days14, 0) AS days14,
+        coalesce(af.days30, 0) AS days30, coalesce(af.depts30, 0) AS depts30,
+        coalesce(af.commenters14, 0) AS commenters14, coalesce(af.mentions7, 0) AS mentions7,
+        coalesce(af.invites14, 0) AS invites14, coalesce(af.accepted14, 0) AS accepted14,
+        coalesce(af.sharers14, 0) AS sharers14, coalesce(af.slack30, 0) AS slack30,
+        coalesce(af.sso30, 0) AS sso30, coalesce(af.audit30, 0) AS audit30,
+        coalesce(af.apikeys30, 0) AS apikeys30,
+        coalesce(af.integrations30, 0) AS integrations30,
+        coalesce(af.integrators30, 0) AS integrators30,
+        coalesce(af.signups30, 0) AS signups30, coalesce(af.urgent30, 0) AS urgent30,
+        coalesce(af.upgrade30, 0) AS upgrade30
+    FROM {t["accounts"]} x
+    LEFT JOIN af ON af.a = x.account_id
+    LEFT JOIN mf ON mf.a = x.account_id
+),
+acc1 AS (
+    SELECT *,
+        CASE WHEN seats > 0 THEN floor(members * 10000.0 / seats + 0.5) / 100.0 END AS seats_pct,
+        (CASE WHEN employees BETWEEN 50 AND 199 THEN 15 ELSE 0 END
+         + CASE WHEN employees BETWEEN 200 AND 999 THEN 30 ELSE 0 END
+         + CASE WHEN employees >= 1000 THEN 45 ELSE 0 END
+         + CASE WHEN industry IN ('software', 'fintech', 'saas', 'technology') THEN 25 ELSE 0 END
+         + CASE WHEN country IN ('US', 'CA', 'GB', 'DE', 'FR', 'NL', 'AU') THEN 15 ELSE 0 END
+        ) AS fit
+    FROM acc0
+),
+acc AS (
+    SELECT *,
+        CASE WHEN fit >= 70 THEN 'high' WHEN fit >= 40 THEN 'medium' ELSE 'low' END AS fit_band,
+        (CASE WHEN active7 >= 3 THEN 20 ELSE 0 END + CASE WHEN active7 >= 10 THEN 20 ELSE 0 END
+         + CASE WHEN days14 >= 8 THEN 20 ELSE 0 END
+         + CASE WHEN commenters14 >= 3 THEN 20 ELSE 0 END
+         + CASE WHEN seats_pct >= 80 THEN 20 ELSE 0 END
+         + CASE WHEN depts30 >= 3 THEN 20 ELSE 0 END) AS engagement
+    FROM acc1
+),
+usr AS (
+    SELECT x.user_id,
+        x.u_traits->>'$.role' AS role,
+        x.u_traits->>'$.department' AS department,
+        x.u_traits->>'$.email' AS email,
+        x.u_traits->>'$.title' AS title,
+        a.account_id AS a_id, a.plan AS a_plan, a.employees AS a_employees,
+        a.fit AS a_fit, a.fit_band AS a_fit_band,
+        coalesce(uf.login_days14, 0) AS login_days14,
+        coalesce(uf.login_days30, 0) AS login_days30,
+        uf.login_last, uf.login_first,
+        coalesce(uf.reports14, 0) AS reports14, coalesce(uf.reports30, 0) AS reports30,
+        uf.report_rows_avg30,
+        coalesce(uf.shared30, 0) AS shared30, coalesce(uf.invites30, 0) AS invites30,
+        coalesce(uf.integrations30, 0) AS integrations30,
+        coalesce(uf.pricing7, 0) AS pricing7, coalesce(uf.upgrade14, 0) AS upgrade14,
+        coalesce(uf.upgrade_ent30, 0) AS upgrade_ent30, coalesce(uf.limit14, 0) AS limit14,
+        coalesce(uf.export_rows30, 0) AS export_rows30, coalesce(uf.pdf14, 0) AS pdf14,
+        coalesce(uf.sso30, 0) AS sso30, coalesce(uf.apikeys30, 0) AS apikeys30,
+        uf.ticket_max30,
+        (CASE WHEN coalesce(uf.login_days14, 0) >= 4 THEN 10 ELSE 0 END
+         + CASE WHEN coalesce(uf.reports14, 0) >= 5 THEN 20 ELSE 0 END
+         + CASE WHEN coalesce(uf.shared30, 0) >= 1 THEN 15 ELSE 0 END
+         + CASE WHEN coalesce(uf.invites30, 0) >= 1 THEN 15 ELSE 0 END
+         + CASE WHEN coalesce(uf.integrations30, 0) >= 1 THEN 10 ELSE 0 END
+         + CASE WHEN coalesce(uf.pricing7, 0) >= 1 THEN 20 ELSE 0 END
+         + CASE WHEN uf.login_last < {d14} THEN -20 ELSE 0 END) AS usage
+    FROM {t["users"]} x
+    LEFT JOIN uf ON uf.u = x.user_id
+    LEFT JOIN acc a ON a.account_id = x.primary_account
+)
+SELECT 'free_to_paid' AS pql, user_id AS entity,
+       CASE WHEN a_fit_band = 'high' THEN 'high' WHEN a_fit_band = 'medium' THEN 'low'
+            ELSE 'none' END AS touch
+FROM usr WHERE a_plan = 'free'
+    AND (upgrade14 >= 1 OR pricing7 >= 2 OR limit14 >= 1 OR reports14 >= 5)
+UNION ALL
+SELECT 'seat_expansion', account_id, 'low' FROM acc
+WHERE plan IN ('team', 'business') AND seats_pct >= 80
+    AND (invites14 >= 3 OR accepted14 >= 2 OR sharers14 >= 3 OR commenters14 >= 3)
+UNION ALL
+SELECT 'enterprise_conversion', account_id, 'high' FROM acc
+WHERE plan IN ('free', 'team', 'business') AND employees >= 500 AND active14 >= 10
+    AND (sso30 >= 1 OR audit30 >= 1 OR fit_band = 'high')
+UNION ALL
+SELECT 'enterprise_expansion', account_id, 'high' FROM acc
+WHERE plan = 'enterprise'
+    AND (depts30 >= 4 OR apikeys30 >= 3 OR integrations30 >= 2 OR signups30 >= 10)
+UNION ALL
+SELECT 'power_user', user_id, CASE WHEN a_fit >= 70 THEN 'high' ELSE 'low' END FROM usr
+WHERE usage >= 60 AND reports30 >= 20
+UNION ALL
+SELECT 'heavy_exporter', user_id, 'high' FROM usr WHERE export_rows30 >= 300000
+UNION ALL
+SELECT 'pdf_exporter', user_id, 'high' FROM usr WHERE pdf14 >= 3
+UNION ALL
+SELECT 'big_report_admin', user_id, 'high' FROM usr
+WHERE role = 'admin' AND report_rows_avg30 >= 3000
+UNION ALL
+SELECT 'sso_docs_reader', user_id, 'high' FROM usr WHERE sso30 >= 2 AND a_employees >= 200
+UNION ALL
+SELECT 'daily_habit', user_id, 'high' FROM usr WHERE login_days30 >= 15
+UNION ALL
+SELECT 'new_and_active', user_id, 'high' FROM usr WHERE login_first > {d30} AND reports30 >= 3
+UNION ALL
+SELECT 'dormant_admin', user_id, 'none' FROM usr WHERE role = 'admin' AND login_last < {d21}
+UNION ALL
+SELECT 'churn_risk', account_id, 'high' FROM acc
+WHERE plan IN ('team', 'business') AND members >= 3 AND active14 <= 1
+UNION ALL
+SELECT 'support_heavy', account_id, 'high' FROM acc WHERE urgent30 >= 3
+UNION ALL
+SELECT 'integration_hub', account_id, 'high' FROM acc
+WHERE industry IN ('software', 'saas') AND integrators30 >= 2
+UNION ALL
+SELECT 'slack_sharers', account_id, 'high' FROM acc WHERE slack30 >= 5
+UNION ALL
+SELECT 'multi_department_free', account_id, 'high' FROM acc WHERE plan = 'free' AND depts >= 5
+UNION ALL
+SELECT 'seat_crunch', account_id, 'high' FROM acc WHERE seats_pct >= 95 AND days30 >= 20
+UNION ALL
+SELECT 'engineering_led', user_id, 'high' FROM usr
+WHERE department IN ('engineering', 'data') AND a_plan IN ('free', 'team') AND apikeys30 >= 1
+UNION ALL
+SELECT 'senior_sharer', user_id, 'high' FROM usr
+WHERE ends_with(email, '.example') AND regexp_matches(title, '^(VP|Director)')
+    AND shared30 >= 2
+UNION ALL
+SELECT 'enterprise_intent', user_id, CASE WHEN a_employees >= 1000 THEN 'high' ELSE 'low' END
+FROM usr WHERE upgrade_ent30 >= 1 AND a_fit >= 40
+UNION ALL
+SELECT 'long_tickets', user_id, 'high' FROM usr
+WHERE ticket_max30 >= 150 AND NOT coalesce(a_plan = 'enterprise', false)
+UNION ALL
+SELECT 'big_free_no_upgrade', account_id, 'high' FROM acc
+WHERE plan = 'free' AND employees >= 1000 AND active30 >= 5 AND upgrade30 = 0
+UNION ALL
+SELECT 'engaged_account', account_id,
+       CASE WHEN fit_band = 'high' THEN 'high' ELSE 'low' END FROM acc
+WHERE engagement >= 60 AND fit_band IN ('high', 'medium') AND mentions7 >= 10
+"""
