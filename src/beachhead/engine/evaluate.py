@@ -59,13 +59,16 @@ def _backend_of(store_or_backend: Any) -> tuple[ibis.BaseBackend, Any]:
     return store_or_backend.ibis(), store_or_backend
 
 
-def _prepare(con: ibis.BaseBackend) -> None:
-    """Backend settings the compiled expressions rely on."""
+def _prepare(con: ibis.BaseBackend) -> bool:
+    """Backend settings the compiled expressions rely on; False: no array lambdas."""
     if con.name == "duckdb":
         # Ibis (via sqlglot) writes list lambdas as ``x -> ...``, which DuckDB 1.3+ only
-        # reads with this setting; without it array ``contains`` cannot compile.
-        with contextlib.suppress(Exception):
+        # reads with this setting; without it array ``contains`` cannot run (Unsupported).
+        try:
             con.settings["lambda_syntax"] = "ENABLE_SINGLE_ARROW"
+        except Exception:
+            return False
+    return True
 
 
 @dataclass
@@ -372,8 +375,7 @@ def evaluate(
     if snapshot is None:
         snapshot = resolve_from_tables(con, cutoff, free_mail)
     del store
-    _prepare(con)
-    ctx = Ctx(as_of=cutoff, backend=con.name)
+    ctx = Ctx(as_of=cutoff, backend=con.name, array_lambdas=_prepare(con))
     p = plan(config)
     result = Evaluation(as_of=cutoff)
     up = upload(con, snapshot)

@@ -77,6 +77,8 @@ def activity(events: ir.Table, snap: Uploaded, ctx: Ctx, names: set[str] | None)
         ts=ev.ts,
         props=ev.properties,
     )
+    if not snap.stitched:  # every raw id is its own user
+        return ev.select(user=ev.raw, cgid=ev.cgid, event=ev.event, ts=ev.ts, props=ev.props)
     m = snap.map
     joined = ev.left_join(m, ev.raw == m.raw_id)
     return joined.select(

@@ -4,7 +4,8 @@ The engine and the oracle must agree on who a message is about, so both take ide
 ``ingest/identity.resolve``. The engine then needs it *inside* the database, beside the
 events: four small tables, sent as Arrow (one bulk load each, never row by row):
 
-- ``map``: ``raw_id -> user_id`` (every raw id a visible message, link or import names)
+- ``map``: ``raw_id -> user_id`` for the ids stitched into another user (an id missing
+  from it is its own user, so without links the engine skips the join altogether)
 - ``members``: ``account_id, user_id`` (membership at ``as_of``)
 - ``users``: ``user_id, traits`` (JSON text), ``primary_account``
 - ``accounts``: ``account_id, traits`` (JSON text)
@@ -45,6 +46,8 @@ def _aware(dt: datetime) -> datetime:
 def _rows(con: ibis.BaseBackend, table: str, as_of: datetime) -> list[dict[str, Any]]:
     t = con.table(table)
     expr = t.filter(t.ts <= ibis.literal(_naive(as_of), type="timestamp")).order_by(["ts", "seq"])
+    if "traits" in t.columns:  # JSON as text: parsed once below, not by a generic converter
+        expr = expr.mutate(traits=expr.traits.cast("string"))
     return list(expr.to_pyarrow().to_pylist())
 
 
@@ -95,6 +98,7 @@ class Uploaded:
     con: ibis.BaseBackend
     names: tuple[str, ...]
     map: ir.Table
+    stitched: int  # rows in ``map``
     members: ir.Table
     users: ir.Table
     accounts: ir.Table
@@ -115,11 +119,12 @@ def upload(con: ibis.BaseBackend, snap: Snapshot) -> Uploaded:
     users = sorted(snap.users)
     accounts = sorted(snap.accounts)
     member_pairs = sorted((a, u) for a, us in snap.members.items() for u in us)
+    stitched = {raw: user for raw, user in snap.user_of.items() if raw != user}
     tables = {
         "map": pa.table(
             {
-                "raw_id": pa.array(list(snap.user_of), _STR),
-                "map_user": pa.array(list(snap.user_of.values()), _STR),
+                "raw_id": pa.array(list(stitched), _STR),
+                "map_user": pa.array(list(stitched.values()), _STR),
             }
         ),
         "members": pa.table(
@@ -155,5 +160,11 @@ def upload(con: ibis.BaseBackend, snap: Snapshot) -> Uploaded:
                 con.drop_table(name, force=True)
         raise
     return Uploaded(
-        con, tuple(names), made["map"], made["members"], made["users"], made["accounts"]
+        con,
+        tuple(names),
+        made["map"],
+        len(stitched),
+        made["members"],
+        made["users"],
+        made["accounts"],
     )

@@ -36,6 +36,7 @@ class Ctx:
 
     as_of: datetime  # UTC-aware
     backend: str  # "duckdb" | "postgres" | ...
+    array_lambdas: bool = True  # the backend can run Ibis' array map (array ``contains``)
 
     @property
     def as_of_naive(self) -> datetime:
@@ -108,8 +109,8 @@ def _element_eq(element: ir.JSONValue, want: Scalar) -> ir.BooleanValue:
 def _array_contains(value: Value, want: Scalar, ctx: Ctx) -> ir.BooleanValue:
     if value.elements is None:
         return FALSE
-    if ctx.backend not in ("duckdb", "postgres"):
-        raise Unsupported("contains on an array", ctx.backend)
+    if ctx.backend not in ("duckdb", "postgres") or not ctx.array_lambdas:
+        raise Unsupported("contains on a JSON value that may be an array", ctx.backend)
     return value.elements.map(lambda e: _false_if_null(_element_eq(e, want))).anys()
 
 

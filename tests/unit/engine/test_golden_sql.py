@@ -55,6 +55,7 @@ def _snapshot_tables() -> Uploaded:
         con=con,
         names=(),
         map=ibis.table({"raw_id": "string", "map_user": "string"}, name="snap_map"),
+        stitched=1,  # with links: the stream goes through the map
         members=ibis.table({"m_account": "string", "m_user": "string"}, name="snap_members"),
         users=ibis.table(
             {"user_id": "string", "u_traits": "string", "primary_account": "string"},
