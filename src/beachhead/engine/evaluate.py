@@ -54,6 +54,7 @@ SUPPORTED_BACKENDS = frozenset({"duckdb", "postgres"})
 
 
 def _backend_of(store_or_backend: Any) -> tuple[ibis.BaseBackend, Any]:
+    """The Ibis backend of an ``EventStore`` (and the store), or the backend itself."""
     if isinstance(store_or_backend, ibis.BaseBackend):
         return store_or_backend, None
     return store_or_backend.ibis(), store_or_backend
@@ -368,13 +369,12 @@ def evaluate(
     store's rows when not given. Raises ``Unsupported`` for a backend the engine has not
     been checked on.
     """
-    con, store = _backend_of(store_or_backend)
+    con, _store = _backend_of(store_or_backend)
     if con.name not in SUPPORTED_BACKENDS:
         raise Unsupported("evaluation", con.name)
     cutoff = to_utc(as_of)
     if snapshot is None:
         snapshot = resolve_from_tables(con, cutoff, free_mail)
-    del store
     ctx = Ctx(as_of=cutoff, backend=con.name, array_lambdas=_prepare(con))
     p = plan(config)
     result = Evaluation(as_of=cutoff)
