@@ -30,7 +30,7 @@ def _rep_of(url: str, client: httpx.Client, qid: str) -> object:
 
 
 # (method, path, form or json body) of writes a signed-in manager may make
-WRITES = [
+WRITES: list[tuple[str, str, dict[str, dict[str, object]]]] = [
     ("POST", "/inbox/q/q000004/claim", {"form": {}}),
     ("POST", "/inbox/views", {"form": {"name": "x", "query": "touch=high"}}),
     ("POST", "/settings/reps/away", {"form": {"email": "bo@example.com", "away": "1"}}),

@@ -266,7 +266,7 @@ def delete_view(request: Request, view_id: int, user: AppUser = Depends(deps.csr
 
 @router.get("/teams", response_model=list[ops.TeamOut], summary="Teams and reps, with away")
 def teams(request: Request, user: AppUser = Depends(deps.current_user)) -> list[ops.TeamOut]:
-    return ops.teams(deps.config(request))
+    return ops.teams(deps.config_strict(request))
 
 
 @router.put("/reps/{email}/away", response_model=ops.RepOut, summary="Mark a rep away or back")
@@ -298,7 +298,7 @@ def revoke_key(request: Request, prefix: str, user: AppUser = Depends(deps.admin
 
 @router.get("/alerts", response_model=list[ops.AlertTargetOut], summary="Alert targets")
 def alerts(request: Request, user: AppUser = Depends(deps.admin_user)) -> list[ops.AlertTargetOut]:
-    return ops.alert_targets(deps.config(request))
+    return ops.alert_targets(deps.config_strict(request))
 
 
 @router.post(
@@ -309,4 +309,4 @@ def alerts(request: Request, user: AppUser = Depends(deps.admin_user)) -> list[o
 def test_alert(
     request: Request, index: int, user: AppUser = Depends(deps.admin_csrf)
 ) -> ops.TestResult:
-    return ops.send_test(deps.config(request), index)
+    return ops.send_test(deps.config_strict(request), index)

@@ -22,7 +22,8 @@ Use them like this (WEB-B: the account view, Journey and definitions pages do th
   ``csrf_token`` or header ``X-CSRF-Token``) against the session's; a mismatch is 403.
 - ``runtime`` / ``state`` / ``users`` / ``config``: the shared ``Runtime``, its state
   store, the app user repository, and the definitions (re-read when the file changes,
-  with reps' away state from the app applied, so routing and the pages agree).
+  with reps' away state from the app applied, so routing and the pages agree);
+  ``config_strict``: the same, but 503 when the file cannot be read (for writes).
 """
 
 from __future__ import annotations
@@ -118,7 +119,16 @@ def config_or_error(request: Request) -> tuple[Config, str | None]:
 
 
 def config(request: Request) -> Config:
+    """The definitions; empty ones when the file cannot be read (pages show why)."""
     return config_or_error(request)[0]
+
+
+def config_strict(request: Request) -> Config:
+    """The definitions, or 503 naming the problem: for actions that route or send."""
+    found, error = config_or_error(request)
+    if error is not None:
+        raise HTTPException(503, f"the definitions cannot be read: {error}")
+    return found
 
 
 def optional_user(request: Request) -> AppUser | None:

@@ -193,7 +193,7 @@ def act(
     visible(request, user, qualification_id)
     if action == "reassign" and not user.can("manager"):
         raise HTTPException(403, "reassigning needs the manager role")
-    config = deps.config(request)
+    config = deps.config_strict(request)
     state = deps.state(request)
     actor = rep_name(config, user.email)
     try:

@@ -112,7 +112,7 @@ def teams(config: Config) -> list[TeamOut]:
 
 def set_away(request: Request, user: AppUser, email: str, away: bool) -> RepOut:
     """Mark a rep of the definitions away (or back): managers for anyone, reps for themself."""
-    config = deps.config(request)
+    config = deps.config_strict(request)
     found = [(t.key, r) for t in config.teams for r in t.reps if r.email.lower() == email.lower()]
     if not found:
         raise HTTPException(404, f"no rep {email} in the definitions")
@@ -190,7 +190,7 @@ def send_test(config: Config, index: int, client: httpx.Client | None = None) ->
             hdrs = {"Content-Type": "application/json", webhook.EVENT_ID_HEADER: event_id}
             requests.append(("slack", Delivery(resolve_env(alert.slack.webhook_url), body, hdrs)))
     except MissingEnvVar as exc:
-        requests.append(("slack", f"environment variable {exc.args[0]} is not set"))
+        requests.append(("slack", str(exc)))
     try:
         if alert.webhook is not None:
             secret = resolve_env(alert.webhook.secret) if alert.webhook.secret else None
@@ -206,7 +206,7 @@ def send_test(config: Config, index: int, client: httpx.Client | None = None) ->
                 )
             )
     except MissingEnvVar as exc:
-        requests.append(("webhook", f"environment variable {exc.args[0]} is not set"))
+        requests.append(("webhook", str(exc)))
     results: list[TargetResult] = []
     own = client is None
     http = client or httpx.Client(timeout=settings.alert_timeout.total_seconds())
@@ -306,5 +306,5 @@ def revoke_key_form(
 def test_alert_form(
     request: Request, index: int, user: AppUser = Depends(deps.admin_csrf)
 ) -> Response:
-    result = send_test(deps.config(request), index)
+    result = send_test(deps.config_strict(request), index)
     return _page(request, user, None, test=(index, result))
