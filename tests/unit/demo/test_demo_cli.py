@@ -1,4 +1,4 @@
-"""``beachhead demo generate`` on the real Typer app, and the bare ``demo`` placeholder."""
+"""``beachhead demo generate`` on the real Typer app (bare ``demo``: test_demo_run*.py)."""
 
 from __future__ import annotations
 
@@ -54,9 +54,3 @@ def test_bad_options_exit_2_with_one_line(cli: CliRunner, args: list[str], reaso
     assert reason in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
-
-def test_bare_demo_is_not_yet_there(cli: CliRunner) -> None:
-    result = cli.invoke(app, ["demo"])
-    assert result.exit_code == 2
-    assert "not yet" in result.stderr
-    assert result.stdout == ""
