@@ -1,0 +1,118 @@
+"""``beachhead users-admin``: the first admin from the command line, then roles and teams;
+the user it makes can sign in to the web app. Both backends."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+from test_serve import cli
+from web_support import sign_in, web_app, write_config
+
+from beachhead.config import Settings
+
+
+def test_create_list_set_role_set_team(backend_env: dict[str, str]) -> None:
+    made = cli(
+        backend_env,
+        "users-admin",
+        "create",
+        "--email",
+        "Root@Example.com",
+        "--role",
+        "admin",
+        "--password",
+        "a long password",
+    )
+    assert "Created root@example.com: admin" in made.stdout
+    dup = cli(
+        backend_env,
+        "users-admin",
+        "create",
+        "--email",
+        "root@example.com",
+        "--password",
+        "a long password",
+        check=False,
+    )
+    assert dup.returncode == 1 and "already exists" in dup.stderr and dup.stderr.count("\n") == 1
+    short = cli(
+        backend_env,
+        "users-admin",
+        "create",
+        "--email",
+        "x@example.com",
+        "--password",
+        "short",
+        check=False,
+    )
+    assert short.returncode == 1 and "8 characters" in short.stderr
+    cli(
+        backend_env,
+        "users-admin",
+        "create",
+        "--email",
+        "ana@example.com",
+        "--password",
+        "another password",
+        "--team",
+        "mid_market",
+    )
+    cli(backend_env, "users-admin", "set-role", "--email", "ana@example.com", "--role", "manager")
+    cli(
+        backend_env, "users-admin", "set-team", "--email", "ana@example.com", "--team", "enterprise"
+    )
+    listed = json.loads(cli(backend_env, "users-admin", "list", "--format", "json").stdout)
+    assert listed["users"] == [
+        {
+            "email": "ana@example.com",
+            "role": "manager",
+            "team": "enterprise",
+            "name": None,
+            "disabled": False,
+        },
+        {
+            "email": "root@example.com",
+            "role": "admin",
+            "team": None,
+            "name": None,
+            "disabled": False,
+        },
+    ]
+    assert "root@example.com" in cli(backend_env, "users-admin", "list").stdout
+    bad = cli(
+        backend_env,
+        "users-admin",
+        "set-role",
+        "--email",
+        "ana@example.com",
+        "--role",
+        "boss",
+        check=False,
+    )
+    assert bad.returncode == 1 and "role must be one of" in bad.stderr
+
+
+def test_password_prompt_and_sign_in(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from beachhead.cli.main import app
+
+    env = {
+        "BEACHHEAD_DATA": str(tmp_path / "data"),
+        "BEACHHEAD_CONFIG": str(write_config(tmp_path)),
+    }
+    result = CliRunner().invoke(
+        app,
+        ["users-admin", "create", "--email", "first@example.com", "--role", "admin"],
+        input="typed password\ntyped password\n",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    assert "typed password" not in result.stdout
+    settings = Settings(data=tmp_path / "data", config=tmp_path / "beachhead.yml")
+    with web_app(settings) as url, httpx.Client(base_url=url) as client:
+        sign_in(client, "first@example.com", "typed password")
+        assert client.get("/api/v1/me").json()["role"] == "admin"
+        assert client.get("/settings").status_code == 200
