@@ -183,14 +183,14 @@ def _split(quals: list[Qualification]) -> tuple[list[Qualification], list[Qualif
 
 
 def _activity(
-    runtime: Runtime, raw_ids: set[str], account_id: str | None, as_of: datetime
-) -> list[tuple[date, int]]:
+    runtime: Runtime, raw_ids_of: dict[str, set[str]], account_id: str | None, as_of: datetime
+) -> aq.Activity:
+    """Per-day activity over the chart's days and each member's last activity."""
     start = datetime.combine(
         as_of.date() - timedelta(days=CHART_DAYS - 1), datetime.min.time(), as_of.tzinfo
     )
     with runtime.lock:
-        per = aq.daily_activity(runtime.events.ibis(), raw_ids, account_id, start, as_of)
-    return days_filled(per, as_of, CHART_DAYS)
+        return aq.activity(runtime.events.ibis(), raw_ids_of, account_id, start, as_of)
 
 
 def _text(value: Any) -> str | None:
@@ -207,10 +207,8 @@ def account_page(
     traits = dict(snap.accounts[account_id])
     members = sorted(snap.members.get(account_id, ()))
     raw_ids = d.member_raw_ids(account_id)
-    with runtime.lock:
-        last = aq.last_activity(
-            runtime.events.ibis(), {u: d.raw_ids.get(u, {u}) for u in members}, d.as_of
-        )
+    act = _activity(runtime, {u: d.raw_ids.get(u, {u}) for u in members}, account_id, d.as_of)
+    last = act.last
     shown_members = []
     for uid in members:
         ut = snap.users.get(uid, {})
@@ -242,14 +240,15 @@ def account_page(
         if isinstance(seats, int | float) and not isinstance(seats, bool) and seats > 0
         else None
     )
-    open_q, past_q = _split(jq.qualifications_of(runtime.state, account_id=account_id))
+    pqls = [q.key for q in config.pqls]
+    open_q, past_q = _split(jq.qualifications_of(runtime.state, pqls, {account_id, *members}))
     return AccountPage(
         id=account_id,
         level="account",
         as_of=d.as_of,
         traits=traits,
         scores=scores_shown(config, ev, Level.ACCOUNT),
-        activity=_activity(runtime, raw_ids, account_id, d.as_of),
+        activity=days_filled(act.per_day, d.as_of, CHART_DAYS),
         open=open_q,
         past=past_q,
         timeline=_timeline(runtime, raw_ids, account_id, d.as_of, page),
@@ -277,21 +276,21 @@ def user_page(
         raise NotFound(f"no user {user_id!r}")
     traits = dict(snap.users[user_id])
     raw_ids = d.raw_ids.get(user_id, {user_id})
-    with runtime.lock:
-        last = aq.last_activity(runtime.events.ibis(), {user_id: raw_ids}, d.as_of)
+    act = _activity(runtime, {user_id: raw_ids}, None, d.as_of)
     primary = snap.primary.get(user_id)
     accounts = [
         (a, _text(snap.accounts.get(a, {}).get("name")) or a)
         for a in sorted(snap.accounts_of.get(user_id, ()))
     ]
-    open_q, past_q = _split(jq.qualifications_of(runtime.state, entity_id=user_id))
+    pqls = [q.key for q in config.pqls]
+    open_q, past_q = _split(jq.qualifications_of(runtime.state, pqls, {user_id}))
     return UserPage(
         id=user_id,
         level="user",
         as_of=d.as_of,
         traits=traits,
         scores=scores_shown(config, d.user_eval(user_id), Level.USER),
-        activity=_activity(runtime, raw_ids, None, d.as_of),
+        activity=days_filled(act.per_day, d.as_of, CHART_DAYS),
         open=open_q,
         past=past_q,
         timeline=_timeline(runtime, raw_ids, None, d.as_of, page),
@@ -299,7 +298,7 @@ def user_page(
         email=traits.get("email"),
         primary_account=primary,
         accounts=accounts,
-        last_active=last.get(user_id),
+        last_active=act.last.get(user_id),
         account_scores=scores_shown(
             config, d.account_eval(primary) if primary else None, Level.ACCOUNT
         ),

@@ -14,6 +14,7 @@ from web_support import add_people, sign_in, web_app
 
 from beachhead.demo_load import DemoFolder, load_demo
 from beachhead.store import journey_queries as jq
+from beachhead.store.qualifications import QualificationStore
 from beachhead.store.state import StateStore
 
 
@@ -58,7 +59,10 @@ def test_account_view_shows_facts_chart_and_qualifications(site: Site) -> None:
     state = _state(site)
     open_by = jq.open_by_account(state)
     account_id = max(open_by, key=lambda a: sum(open_by[a].values()))
-    quals = jq.qualifications_of(state, account_id=account_id)
+    quals = [
+        q for q in QualificationStore(state).find() if account_id in (q.account_id, q.entity_id)
+    ]
+    quals.sort(key=lambda q: q.qualified_at, reverse=True)
     state.close()
     r = site.rep.get(f"/accounts/{account_id}")
     assert r.status_code == 200, r.text

@@ -9,6 +9,7 @@ and moves between stages over a period.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -107,16 +108,18 @@ def stage_history(state: StateStore, account_id: str) -> list[StageChange]:
 
 
 def qualifications_of(
-    state: StateStore, account_id: str | None = None, entity_id: str | None = None
+    state: StateStore, pqls: Sequence[str], entity_ids: Collection[str]
 ) -> list[Qualification]:
-    """Qualifications of an account (its PQAs and its members' PQLs) or of one entity,
-    newest first."""
+    """Qualifications of ``pqls`` held by ``entity_ids`` (an account and its members, or one
+    user), newest first. Asking by (pql, entity) lets the database use the
+    (pql, entity_id) index instead of scanning every qualification."""
+    if not pqls or not entity_ids:
+        return []
     q = QualificationRow
-    stmt = select(q)
-    if account_id is not None:
-        stmt = stmt.where((q.account_id == account_id) | (q.entity_id == account_id))
-    if entity_id is not None:
-        stmt = stmt.where(q.entity_id == entity_id)
-    stmt = stmt.order_by(q.qualified_at.desc(), q.id)
+    stmt = (
+        select(q)
+        .where(q.pql.in_(list(pqls)), q.entity_id.in_(sorted(entity_ids)))
+        .order_by(q.qualified_at.desc(), q.id)
+    )
     with state.session() as s:
         return [_to_q(r) for r in s.scalars(stmt)]
