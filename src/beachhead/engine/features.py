@@ -108,6 +108,8 @@ def attributed(stream: ir.Table, snap: Uploaded) -> ir.Table:
         ts=rest.ts,
         props=rest.props,
     )
+    if direct.schema() != via.schema():  # Ibis marks joined columns nullable: align
+        direct = direct.cast(via.schema())
     return direct.union(via, distinct=False)
 
 
