@@ -219,7 +219,7 @@ def evaluate_subset(
     if con.name not in SUPPORTED_BACKENDS:
         raise Unsupported("evaluation", con.name)
     cutoff = to_utc(as_of)
-    lambdas = _prepare(con)  # type: ignore[func-returns-value]
+    lambdas: object = _prepare(con)
     ctx = Ctx(as_of=cutoff, backend=con.name, array_lambdas=lambdas is not False)
     p = plan(config)
     users = {u for u in users if u in snapshot.users}
@@ -405,8 +405,11 @@ class IncrementalEvaluator:
     Not thread-safe: one caller at a time (the scheduler holds the store's lock).
     """
 
-    def __init__(self, free_mail: frozenset[str] | None = None) -> None:
+    def __init__(
+        self, free_mail: frozenset[str] | None = None, full_share: float = FULL_SHARE
+    ) -> None:
         self.free_mail = free_mail
+        self.full_share = full_share
         self.last: Checkpoint | None = None
 
     def reset(self) -> None:
@@ -471,7 +474,7 @@ class IncrementalEvaluator:
         users |= {u for u, a in snap.primary.items() if a in accounts}
         users &= snap.users.keys()
         total = len(snap.users) + len(snap.accounts)
-        if total and (len(users) + len(accounts)) > FULL_SHARE * total:
+        if total and (len(users) + len(accounts)) > self.full_share * total:
             return self._full(con, config, as_of, marks, "most entities changed")
         t3 = time.perf_counter()
         fresh = evaluate_subset(con, config, as_of, snap, users, accounts)

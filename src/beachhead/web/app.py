@@ -29,6 +29,7 @@ ROUTER_MODULES = [
     "beachhead.web.definitions_pages",  # /definitions: see, check, preview and save
     "beachhead.web.pages",  # the web app
     "beachhead.web.alerts_worker",  # alert delivery in the background (no routes)
+    "beachhead.web.eval_worker",  # continuous evaluation in the background (no routes)
 ]
 
 
