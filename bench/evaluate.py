@@ -29,6 +29,7 @@ import gc
 import importlib
 import io
 import os
+import sys
 import tempfile
 import time
 import uuid
@@ -155,6 +156,7 @@ def triples(ev: Evaluation) -> set[Triple]:
 @dataclass
 class EngineRun:
     seconds: float
+    cpu: float
     steps: Steps
     peak_mb: float
     result: set[Triple]
@@ -167,15 +169,16 @@ def run_engine(store: Any, cfg: Config) -> EngineRun:
     gc.collect()
     reset_peak()
     with timed_engine(steps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         ev = evaluate(store, cfg, AS_OF)
-        dt = time.perf_counter() - t
-    return EngineRun(dt, steps, peak_mb(), triples(ev), len(ev.users), len(ev.accounts))
+        dt, dc = time.perf_counter() - t, time.process_time() - c
+    return EngineRun(dt, dc, steps, peak_mb(), triples(ev), len(ev.users), len(ev.accounts))
 
 
 @dataclass
 class HandRun:
     seconds: float
+    cpu: float
     identity: float
     peak_mb: float
     result: set[Triple]
@@ -194,13 +197,13 @@ def run_hand(con: duckdb.DuckDBPyConnection, store: DuckDBEventStore) -> HandRun
         names = dict(zip(("map", "members", "users", "accounts"), up.names, strict=True))
         sql = matches_sql(AS_OF, names)
         cur = backend.con  # the same DuckDB connection the engine uses (sees the temp tables)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         rows = cur.execute(sql).fetchall()
-        dt = time.perf_counter() - t
+        dt, dc = time.perf_counter() - t, time.process_time() - c
     finally:
         up.drop()
     del con
-    return HandRun(dt, identity, peak_mb(), {(r[0], r[1], r[2]) for r in rows})
+    return HandRun(dt, dc, identity, peak_mb(), {(r[0], r[1], r[2]) for r in rows})
 
 
 def check_same(engine: set[Triple], hand: set[Triple], label: str) -> None:
@@ -315,82 +318,85 @@ def measure_postgres(n: int, seed: int = 1) -> tuple[EngineRun, int] | None:
 STEP_ORDER = ("resolve", "upload", "accounts pass", "users pass", "fetch scores")
 
 
+def _identity(e: EngineRun) -> float:
+    return e.steps.seconds.get("resolve", 0.0) + e.steps.seconds.get("upload", 0.0)
+
+
 def tables(results: list[SizeResult], pg: tuple[EngineRun, int] | None) -> list[BenchTable]:
+    """Three tables: engine vs hand SQL, the engine's steps, and the sizes' shapes."""
     main = BenchTable(
-        "evaluate: 24 definitions (4 template + 20 custom), engine vs one hand-written query",
+        "evaluate: 24 definitions, engine vs one hand-written query (seconds)",
         [
             "backend",
             "events",
-            "users",
-            "accounts",
-            "matches",
-            "engine s",
-            "identity s",
-            "engine - identity s",
-            "hand SQL s",
+            "engine",
+            "identity",
+            "engine-id",
+            "hand SQL",
             "ratio",
+            "CPU ratio",
+            "s / 1M ev",
             "events/s",
-            "s per 1M events",
-            "peak RSS MB (engine)",
-            "peak RSS MB (hand)",
+            "RSS MB",
         ],
     )
     steps = BenchTable(
         "evaluate: where the engine's time goes (seconds)",
         ["backend", "events", *STEP_ORDER, "predicates + evidence", "other"],
     )
+    sizes = BenchTable(
+        "evaluate: data and results",
+        ["backend", "events", "users", "accounts", "matches", "hand RSS MB", "engine CPU s"],
+    )
     for r in results:
         e, h = r.engine, r.hand
-        ident = e.steps.seconds.get("resolve", 0) + e.steps.seconds.get("upload", 0)
-        compute = e.seconds - ident
+        compute = e.seconds - _identity(e)
+        # CPU: the engine's CPU minus identity (single-threaded Python: wall ~ CPU).
+        cpu_compute = max(e.cpu - _identity(e), 1e-9)
         main.add(
             "duckdb",
             r.events,
-            r.users,
-            r.accounts,
-            r.matches,
             e.seconds,
-            ident,
+            _identity(e),
             compute,
             h.seconds,
             f"{compute / h.seconds:.2f}x",
-            r.events / e.seconds,
+            f"{cpu_compute / h.cpu:.2f}x",
             e.seconds / (r.events / 1e6),
+            r.events / e.seconds,
             e.peak_mb,
-            h.peak_mb,
         )
         steps.add("duckdb", r.events, *_step_cells(e))
+        sizes.add("duckdb", r.events, r.users, r.accounts, r.matches, h.peak_mb, e.cpu)
     if pg is not None:
         e, n = pg
-        ident = e.steps.seconds.get("resolve", 0) + e.steps.seconds.get("upload", 0)
         main.add(
             "postgres",
             n,
-            e.users,
-            e.accounts,
-            len(e.result),
             e.seconds,
-            ident,
-            e.seconds - ident,
+            _identity(e),
+            e.seconds - _identity(e),
             "-",
             "-",
-            n / e.seconds,
+            "-",
             e.seconds / (n / 1e6),
+            n / e.seconds,
             e.peak_mb,
-            "-",
         )
         steps.add("postgres", n, *_step_cells(e))
+        sizes.add("postgres", n, e.users, e.accounts, len(e.result), "-", e.cpu)
     main.notes += [
-        "ratio = (engine - identity) / hand SQL: both read the same uploaded identity tables",
-        "identity = resolve (Python, ingest/identity.py) + upload (Arrow temp tables)",
-        "engine also fetches every entity's scores/stage and each match's evidence;"
-        " the hand query returns only (pql, entity, touch), checked equal to the engine's",
-        "best of 2 runs per side (alternating); peak RSS = VmHWM reset before each run",
-        f"machine load at the end: {os.getloadavg()[0]:.1f} (1-min), {os.cpu_count()} CPUs",
+        "engine = evaluate() end to end; identity = resolve (Python) + upload (Arrow temp tables)",
+        "ratio = (engine - identity) / hand SQL, both over the same uploaded identity tables;"
+        " CPU ratio: the same with process CPU time (all threads; steadier on a busy machine)",
+        "the engine also fetches every entity's scores and stage and each match's evidence;"
+        " the hand query returns (pql, entity, touch) only, checked equal to the engine's",
+        "best of 2 runs per side, alternating (1 at 30M); RSS = peak (VmHWM, reset per run)",
+        f"load average at the end: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} CPUs",
     ]
     if pg is None:
         main.notes.append("PostgreSQL not reachable: no postgres row")
-    return [main, steps]
+    return [main, steps, sizes]
 
 
 def _step_cells(e: EngineRun) -> list[float]:
@@ -399,10 +405,22 @@ def _step_cells(e: EngineRun) -> list[float]:
     return [*known, max(0.0, e.seconds - sum(known))]
 
 
-def run(quick: bool = False) -> list[BenchTable]:
-    sizes = QUICK_SIZES if quick else SIZES
-    results = [measure_duckdb(n, repeats=1 if n >= 30_000_000 else 2) for n in sizes]
-    pg = measure_postgres(sizes[0])
+def run(
+    quick: bool = False, sizes: tuple[int, ...] | None = None, postgres: bool = True
+) -> list[BenchTable]:
+    """Every size on DuckDB, then PostgreSQL at the smallest (``sizes`` to pick some)."""
+    sizes = sizes or (QUICK_SIZES if quick else SIZES)
+    results = []
+    for n in sizes:
+        results.append(measure_duckdb(n, repeats=1 if n >= 30_000_000 else 2))
+        r = results[-1]
+        print(
+            f"evaluate {n:,}: engine {r.engine.seconds:.1f}s (cpu {r.engine.cpu:.1f}), "
+            f"hand {r.hand.seconds:.1f}s (cpu {r.hand.cpu:.1f}), steps {r.engine.steps.seconds}",
+            file=sys.stderr,
+            flush=True,
+        )
+    pg = measure_postgres(sizes[0]) if postgres else None
     return tables(results, pg)
 
 

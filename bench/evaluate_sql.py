@@ -31,20 +31,32 @@ def matches_sql(as_of: datetime, tables: dict[str, str]) -> str:
 WITH
 act AS (
     SELECT coalesce(m.map_user, coalesce(e.user_id, e.anonymous_id)) AS u,
-           e.context_group_id AS cg, e.event AS ev, e.ts, e.properties AS p
+           e.context_group_id AS cg, e.event AS ev, e.ts,
+           -- the one property each event's definitions read, parsed once per row
+           CASE e.event
+               WHEN 'Report Created' THEN TRY_CAST(e.properties->>'$.rows' AS DOUBLE)
+               WHEN 'Export Created' THEN TRY_CAST(e.properties->>'$.rows' AS DOUBLE)
+               WHEN 'Support Ticket Created' THEN TRY_CAST(e.properties->>'$.minutes' AS DOUBLE)
+           END AS num,
+           CASE e.event
+               WHEN 'Upgrade Clicked' THEN e.properties->>'$.plan'
+               WHEN 'Export Created' THEN e.properties->>'$.format'
+               WHEN 'Docs' THEN e.properties->>'$.section'
+               WHEN 'Comment Added' THEN e.properties->>'$.mention'
+               WHEN 'Dashboard Shared' THEN e.properties->>'$.channel'
+               WHEN 'Support Ticket Created' THEN e.properties->>'$.priority'
+           END AS tag
     FROM events e
     LEFT JOIN {t["map"]} m ON m.raw_id = coalesce(e.user_id, e.anonymous_id)
     WHERE e.ts <= {now} AND e.type IN ('page', 'screen', 'track')
 ),
 uf AS (
     SELECT u,
-        count(DISTINCT ts::DATE) FILTER (WHERE ev = 'Logged In' AND ts > {d14}) AS login_days14,
-        count(DISTINCT ts::DATE) FILTER (WHERE ev = 'Logged In' AND ts > {d30}) AS login_days30,
         max(ts) FILTER (WHERE ev = 'Logged In') AS login_last,
         min(ts) FILTER (WHERE ev = 'Logged In') AS login_first,
         count(*) FILTER (WHERE ev = 'Report Created' AND ts > {d14}) AS reports14,
         count(*) FILTER (WHERE ev = 'Report Created' AND ts > {d30}) AS reports30,
-        avg(TRY_CAST(p->>'$.rows' AS DOUBLE))
+        avg(num)
             FILTER (WHERE ev = 'Report Created' AND ts > {d30}) AS report_rows_avg30,
         count(*) FILTER (WHERE ev = 'Dashboard Shared' AND ts > {d30}) AS shared30,
         count(*) FILTER (WHERE ev = 'Invite Sent' AND ts > {d30}) AS invites30,
@@ -52,15 +64,15 @@ uf AS (
         count(*) FILTER (WHERE ev = 'Pricing' AND ts > {d7}) AS pricing7,
         count(*) FILTER (WHERE ev = 'Upgrade Clicked' AND ts > {d14}) AS upgrade14,
         count(*) FILTER (WHERE ev = 'Upgrade Clicked' AND ts > {d30}
-                         AND p->>'$.plan' = 'enterprise') AS upgrade_ent30,
+                         AND tag = 'enterprise') AS upgrade_ent30,
         count(*) FILTER (WHERE ev = 'Plan Limit Reached' AND ts > {d14}) AS limit14,
-        coalesce(sum(TRY_CAST(p->>'$.rows' AS DOUBLE))
+        coalesce(sum(num)
             FILTER (WHERE ev = 'Export Created' AND ts > {d30}), 0) AS export_rows30,
         count(*) FILTER (WHERE ev = 'Export Created' AND ts > {d14}
-                         AND p->>'$.format' = 'pdf') AS pdf14,
-        count(*) FILTER (WHERE ev = 'Docs' AND ts > {d30} AND p->>'$.section' = 'sso') AS sso30,
+                         AND tag = 'pdf') AS pdf14,
+        count(*) FILTER (WHERE ev = 'Docs' AND ts > {d30} AND tag = 'sso') AS sso30,
         count(*) FILTER (WHERE ev = 'API Key Created' AND ts > {d30}) AS apikeys30,
-        max(TRY_CAST(p->>'$.minutes' AS DOUBLE))
+        max(num)
             FILTER (WHERE ev = 'Support Ticket Created' AND ts > {d30}) AS ticket_max30
     FROM act
     WHERE ev IN ('Logged In', 'Report Created', 'Dashboard Shared', 'Invite Sent',
@@ -68,44 +80,66 @@ uf AS (
                  'Export Created', 'Docs', 'API Key Created', 'Support Ticket Created')
     GROUP BY u
 ),
+ud AS (
+    SELECT u, count(*) AS login_days30, count(*) FILTER (WHERE last_ts > {d14}) AS login_days14
+    FROM (SELECT u, ts::DATE AS d, max(ts) AS last_ts FROM act
+          WHERE ev = 'Logged In' AND ts > {d30} GROUP BY u, d)
+    GROUP BY u
+),
 att AS (
-    SELECT cg AS a, u, ev, ts, p FROM act WHERE cg IS NOT NULL
+    SELECT cg AS a, u, ev, ts, tag FROM act WHERE cg IS NOT NULL
     UNION ALL
-    SELECT mm.m_account AS a, act.u, act.ev, act.ts, act.p
+    SELECT mm.m_account AS a, act.u, act.ev, act.ts, act.tag
     FROM act JOIN {t["members"]} mm ON mm.m_user = act.u
     WHERE act.cg IS NULL
 ),
 dept AS (
     SELECT user_id, u_traits->>'$.department' AS dept FROM {t["users"]}
 ),
-af AS (
-    SELECT att.a,
-        count(DISTINCT att.u) FILTER (WHERE ts > {d7}) AS active7,
-        count(DISTINCT att.u) FILTER (WHERE ts > {d14}) AS active14,
-        count(DISTINCT att.u) FILTER (WHERE ts > {d30}) AS active30,
-        count(DISTINCT ts::DATE) FILTER (WHERE ts > {d14}) AS days14,
-        count(DISTINCT ts::DATE) FILTER (WHERE ts > {d30}) AS days30,
-        count(DISTINCT dept.dept) FILTER (WHERE ts > {d30}) AS depts30,
-        count(DISTINCT att.u) FILTER (WHERE ev = 'Comment Added' AND ts > {d14}) AS commenters14,
+au AS (
+    SELECT a, u,
+        max(ts) AS last_ts,
+        max(ts) FILTER (WHERE ev = 'Comment Added') AS comment_last,
+        max(ts) FILTER (WHERE ev = 'Dashboard Shared') AS share_last,
+        max(ts) FILTER (WHERE ev = 'Integration Connected') AS integration_last,
+        max(ts) FILTER (WHERE ev = 'Signed Up') AS signup_last,
         count(*) FILTER (WHERE ev = 'Comment Added' AND ts > {d7}
-                         AND p->>'$.mention' = 'true') AS mentions7,
+                         AND tag = 'true') AS mentions7,
         count(*) FILTER (WHERE ev = 'Invite Sent' AND ts > {d14}) AS invites14,
         count(*) FILTER (WHERE ev = 'Invite Accepted' AND ts > {d14}) AS accepted14,
-        count(DISTINCT att.u) FILTER (WHERE ev = 'Dashboard Shared' AND ts > {d14}) AS sharers14,
         count(*) FILTER (WHERE ev = 'Dashboard Shared' AND ts > {d30}
-                         AND p->>'$.channel' = 'slack') AS slack30,
+                         AND tag = 'slack') AS slack30,
         count(*) FILTER (WHERE ev = 'SSO Settings Viewed' AND ts > {d30}) AS sso30,
         count(*) FILTER (WHERE ev = 'Audit Log Viewed' AND ts > {d30}) AS audit30,
         count(*) FILTER (WHERE ev = 'API Key Created' AND ts > {d30}) AS apikeys30,
         count(*) FILTER (WHERE ev = 'Integration Connected' AND ts > {d30}) AS integrations30,
-        count(DISTINCT att.u) FILTER (WHERE ev = 'Integration Connected' AND ts > {d30})
-            AS integrators30,
-        count(DISTINCT att.u) FILTER (WHERE ev = 'Signed Up' AND ts > {d30}) AS signups30,
         count(*) FILTER (WHERE ev = 'Support Ticket Created' AND ts > {d30}
-                         AND p->>'$.priority' = 'high') AS urgent30,
+                         AND tag = 'high') AS urgent30,
         count(*) FILTER (WHERE ev = 'Upgrade Clicked' AND ts > {d30}) AS upgrade30
-    FROM att LEFT JOIN dept ON dept.user_id = att.u
-    GROUP BY att.a
+    FROM att GROUP BY a, u
+),
+af AS (
+    SELECT au.a,
+        count(*) FILTER (WHERE last_ts > {d7}) AS active7,
+        count(*) FILTER (WHERE last_ts > {d14}) AS active14,
+        count(*) FILTER (WHERE last_ts > {d30}) AS active30,
+        count(DISTINCT dept.dept) FILTER (WHERE last_ts > {d30}) AS depts30,
+        count(*) FILTER (WHERE comment_last > {d14}) AS commenters14,
+        count(*) FILTER (WHERE share_last > {d14}) AS sharers14,
+        count(*) FILTER (WHERE integration_last > {d30}) AS integrators30,
+        count(*) FILTER (WHERE signup_last > {d30}) AS signups30,
+        sum(mentions7) AS mentions7, sum(invites14) AS invites14,
+        sum(accepted14) AS accepted14, sum(slack30) AS slack30, sum(sso30) AS sso30,
+        sum(audit30) AS audit30, sum(apikeys30) AS apikeys30,
+        sum(integrations30) AS integrations30, sum(urgent30) AS urgent30,
+        sum(upgrade30) AS upgrade30
+    FROM au LEFT JOIN dept ON dept.user_id = au.u
+    GROUP BY au.a
+),
+ad AS (
+    SELECT a, count(*) AS days30, count(*) FILTER (WHERE last_ts > {d14}) AS days14
+    FROM (SELECT a, ts::DATE AS d, max(ts) AS last_ts FROM att WHERE ts > {d30} GROUP BY a, d)
+    GROUP BY a
 ),
 mf AS (
     SELECT mm.m_account AS a, count(DISTINCT mm.m_user) AS members,
@@ -123,8 +157,8 @@ acc0 AS (
         coalesce(mf.members, 0) AS members,
         coalesce(mf.depts, 0) AS depts,
         coalesce(af.active7, 0) AS active7, coalesce(af.active14, 0) AS active14,
-        coalesce(af.active30, 0) AS active30, coalesce(af.days14, 0) AS days14,
-        coalesce(af.days30, 0) AS days30, coalesce(af.depts30, 0) AS depts30,
+        coalesce(af.active30, 0) AS active30, coalesce(ad.days14, 0) AS days14,
+        coalesce(ad.days30, 0) AS days30, coalesce(af.depts30, 0) AS depts30,
         coalesce(af.commenters14, 0) AS commenters14, coalesce(af.mentions7, 0) AS mentions7,
         coalesce(af.invites14, 0) AS invites14, coalesce(af.accepted14, 0) AS accepted14,
         coalesce(af.sharers14, 0) AS sharers14, coalesce(af.slack30, 0) AS slack30,
@@ -136,6 +170,7 @@ acc0 AS (
         coalesce(af.upgrade30, 0) AS upgrade30
     FROM {t["accounts"]} x
     LEFT JOIN af ON af.a = x.account_id
+    LEFT JOIN ad ON ad.a = x.account_id
     LEFT JOIN mf ON mf.a = x.account_id
 ),
 acc1 AS (
@@ -167,8 +202,8 @@ usr AS (
         x.u_traits->>'$.title' AS title,
         a.account_id AS a_id, a.plan AS a_plan, a.employees AS a_employees,
         a.fit AS a_fit, a.fit_band AS a_fit_band,
-        coalesce(uf.login_days14, 0) AS login_days14,
-        coalesce(uf.login_days30, 0) AS login_days30,
+        coalesce(ud.login_days14, 0) AS login_days14,
+        coalesce(ud.login_days30, 0) AS login_days30,
         uf.login_last, uf.login_first,
         coalesce(uf.reports14, 0) AS reports14, coalesce(uf.reports30, 0) AS reports30,
         uf.report_rows_avg30,
@@ -179,7 +214,7 @@ usr AS (
         coalesce(uf.export_rows30, 0) AS export_rows30, coalesce(uf.pdf14, 0) AS pdf14,
         coalesce(uf.sso30, 0) AS sso30, coalesce(uf.apikeys30, 0) AS apikeys30,
         uf.ticket_max30,
-        (CASE WHEN coalesce(uf.login_days14, 0) >= 4 THEN 10 ELSE 0 END
+        (CASE WHEN coalesce(ud.login_days14, 0) >= 4 THEN 10 ELSE 0 END
          + CASE WHEN coalesce(uf.reports14, 0) >= 5 THEN 20 ELSE 0 END
          + CASE WHEN coalesce(uf.shared30, 0) >= 1 THEN 15 ELSE 0 END
          + CASE WHEN coalesce(uf.invites30, 0) >= 1 THEN 15 ELSE 0 END
@@ -188,6 +223,7 @@ usr AS (
          + CASE WHEN uf.login_last < {d14} THEN -20 ELSE 0 END) AS usage
     FROM {t["users"]} x
     LEFT JOIN uf ON uf.u = x.user_id
+    LEFT JOIN ud ON ud.u = x.user_id
     LEFT JOIN acc a ON a.account_id = x.primary_account
 )
 SELECT 'free_to_paid' AS pql, user_id AS entity,
