@@ -20,6 +20,7 @@ if str(ROOT) not in sys.path:  # ``bench`` is a top-level folder, not an install
 
 from bench.evaluate import check_same, config, run_engine, run_hand  # noqa: E402
 from bench.evaluate_data import build  # noqa: E402
+
 from beachhead.store.events_duckdb import DuckDBEventStore  # noqa: E402
 
 
