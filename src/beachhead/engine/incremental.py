@@ -330,7 +330,7 @@ def _marks(con: ibis.BaseBackend) -> dict[str, Mark]:
     out = {}
     for name in TABLES:
         t = con.table(name)
-        row = t.aggregate(n=t.count(), s=t.seq.max()).to_pyarrow().to_pylist()[0]
+        row = t.aggregate(n=t.count(), s=t.seq.max().fill_null(0)).to_pyarrow().to_pylist()[0]
         out[name] = Mark(int(row["s"] or 0), int(row["n"] or 0))
     return out
 
