@@ -90,11 +90,16 @@ class SavedViewRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
 
 
-# Inbox orderings (priority, then newest) per scope, so a page is an index range scan.
+# Inbox orderings (priority, then newest) per scope. ``closed_at`` comes right after the
+# scope column: the open inbox (``closed_at IS NULL``, an equality to an index) is then a
+# range read in sort order, and counting it never touches the table.
 _Q = QualificationRow.__table__.c
 INBOX_INDEXES = (
-    Index("ix_qualifications_inbox_all", _Q.priority, _Q.qualified_at, _Q.id),
-    Index("ix_qualifications_inbox_team", _Q.team, _Q.priority, _Q.qualified_at, _Q.id),
-    Index("ix_qualifications_inbox_rep", _Q.rep, _Q.priority, _Q.qualified_at, _Q.id),
-    Index("ix_qualifications_inbox_recent", _Q.qualified_at, _Q.id),
+    Index("ix_qualifications_inbox_all", _Q.closed_at, _Q.priority, _Q.qualified_at, _Q.id),
+    Index(
+        "ix_qualifications_inbox_team", _Q.team, _Q.closed_at, _Q.priority, _Q.qualified_at, _Q.id
+    ),
+    Index("ix_qualifications_inbox_rep", _Q.rep, _Q.closed_at, _Q.priority, _Q.qualified_at, _Q.id),
+    Index("ix_qualifications_inbox_recent", _Q.closed_at, _Q.qualified_at, _Q.id),
+    Index("ix_qualifications_inbox_any", _Q.priority, _Q.qualified_at, _Q.id),
 )

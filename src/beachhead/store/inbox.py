@@ -26,6 +26,7 @@ from beachhead.store.qualifications import _to_q
 from beachhead.store.state import StateStore
 
 SORTS = ("priority", "recency")
+COUNT_CAP = 1000  # counting stops here: "1000+" costs about what a page does, any filter
 STATUS_CHOICES = ("open", "all")  # besides each lifecycle status
 
 
@@ -81,8 +82,9 @@ class InboxQuery:
 @dataclass
 class InboxPage:
     rows: list[Qualification]
-    total: int
+    total: int  # at most COUNT_CAP
     next_cursor: str | None
+    total_exact: bool = True  # False: there are more than ``total``
     stages: dict[str, str | None] = field(default_factory=dict)  # account -> current stage
 
 
@@ -167,7 +169,8 @@ class InboxStore:
         stmt = _ordered(select(QualificationRow).where(and_(*where)), query).limit(limit + 1)
         with self.state.session() as s:
             rows = [_to_q(r) for r in s.scalars(stmt)]
-            total = s.scalar(select(func.count()).select_from(QualificationRow).where(and_(*where)))
+            capped = select(QualificationRow.id).where(and_(*where)).limit(COUNT_CAP + 1)
+            total = int(s.scalar(select(func.count()).select_from(capped.subquery())) or 0)
             accounts = {r.account_id for r in rows if r.account_id}
             stages = (
                 {
@@ -184,7 +187,9 @@ class InboxStore:
         more = len(rows) > limit
         rows = rows[:limit]
         cursor = encode_cursor(query.sort, rows[-1]) if more and rows else None
-        return InboxPage(rows, int(total or 0), cursor, stages)
+        return InboxPage(
+            rows, min(total, COUNT_CAP), cursor, total_exact=total <= COUNT_CAP, stages=stages
+        )
 
     def get(self, qualification_id: str, visibility: Visibility) -> Qualification | None:
         stmt = select(QualificationRow).where(QualificationRow.id == qualification_id)

@@ -69,7 +69,8 @@ class QualificationOut(BaseModel):
 
 class QualificationPage(BaseModel):
     qualifications: list[QualificationOut]
-    total: int = Field(description="rows matching the filters (every page)")
+    total: int = Field(description="rows matching the filters (every page), at most 1000")
+    total_exact: bool = Field(description="false: more than `total` rows match")
     next_cursor: str | None = Field(description="pass as `after` for the next page")
 
 
@@ -185,6 +186,7 @@ def list_qualifications(
             qualification_out(q, page.stages.get(q.account_id or "")) for q in page.rows
         ],
         total=page.total,
+        total_exact=page.total_exact,
         next_cursor=page.next_cursor,
     )
 

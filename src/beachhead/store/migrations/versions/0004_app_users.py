@@ -15,11 +15,13 @@ down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
+# the inbox's orders per scope, with closed_at after the scope column (open rows first)
 _INBOX = {
-    "ix_qualifications_inbox_all": ["priority", "qualified_at", "id"],
-    "ix_qualifications_inbox_team": ["team", "priority", "qualified_at", "id"],
-    "ix_qualifications_inbox_rep": ["rep", "priority", "qualified_at", "id"],
-    "ix_qualifications_inbox_recent": ["qualified_at", "id"],
+    "ix_qualifications_inbox_all": ["closed_at", "priority", "qualified_at", "id"],
+    "ix_qualifications_inbox_team": ["team", "closed_at", "priority", "qualified_at", "id"],
+    "ix_qualifications_inbox_rep": ["rep", "closed_at", "priority", "qualified_at", "id"],
+    "ix_qualifications_inbox_recent": ["closed_at", "qualified_at", "id"],
+    "ix_qualifications_inbox_any": ["priority", "qualified_at", "id"],
 }
 
 
