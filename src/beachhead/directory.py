@@ -17,6 +17,7 @@ Checking the version costs a few queries, so it is checked at most every
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 import weakref
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from beachhead.rules.model import Config
     from beachhead.runtime import Runtime
 
+log = logging.getLogger("beachhead.directory")
 TABLES = ("events", "trait_rows", "links", "memberships")
 RECHECK_SECONDS = 2.0
 
@@ -126,7 +128,12 @@ def build(runtime: Runtime, config: Config | None, as_of: datetime) -> Directory
 
 
 def directory(runtime: Runtime, config: Config | None, config_text: str | None = None) -> Directory:
-    """The cached Directory at the app's now, rebuilt when data or definitions changed."""
+    """The cached Directory at the app's now, rebuilt when data or definitions changed.
+
+    New definitions are built at once (whoever saved them expects to see their effect).
+    New data or a new evaluation (the scheduler records one every minute or so) are built
+    in the background while the previous Directory keeps answering, so no page request
+    waits seconds for a rebuild on a large store."""
     digest = config_digest(config, config_text)
     with _cache_lock:
         hit = _cache.get(runtime)
@@ -142,8 +149,42 @@ def directory(runtime: Runtime, config: Config | None, config_text: str | None =
     if hit is not None and hit.key == key:
         hit.checked = now
         return hit.directory
+    if hit is not None and hit.key[1] == digest:
+        hit.checked = now
+        _rebuild_later(runtime, config, key, latest)
+        return hit.directory
+    return _rebuild(runtime, config, key, latest)
+
+
+def _rebuild(
+    runtime: Runtime, config: Config | None, key: tuple[object, ...], latest: datetime | None
+) -> Directory:
     as_of = latest if latest is not None else datetime.now(UTC).replace(microsecond=0)
     built = build(runtime, config, as_of)
     with _cache_lock:
         _cache[runtime] = _Entry(key, time.monotonic(), built)
     return built
+
+
+_building: weakref.WeakSet[Runtime] = weakref.WeakSet()
+
+
+def _rebuild_later(
+    runtime: Runtime, config: Config | None, key: tuple[object, ...], latest: datetime | None
+) -> None:
+    """One background rebuild per runtime at a time; a failure leaves the old Directory."""
+    with _cache_lock:
+        if runtime in _building:
+            return
+        _building.add(runtime)
+
+    def run() -> None:
+        try:
+            _rebuild(runtime, config, key, latest)
+        except Exception:  # the old Directory keeps answering; the next check retries
+            log.exception("rebuilding the directory failed")
+        finally:
+            with _cache_lock:
+                _building.discard(runtime)
+
+    threading.Thread(target=run, name="directory-rebuild", daemon=True).start()

@@ -94,6 +94,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         **os.environ,
         "BEACHHEAD_DATA": str(demo.settings.data),
         "BEACHHEAD_CONFIG": str(demo.settings.config),
+        # the recorded state is the fixture's: no background evaluation at the wall clock
+        "BEACHHEAD_EVAL_INTERVAL": "0",
     }
     exe = Path(sys.executable).with_name("beachhead")
     cmd = [str(exe) if exe.exists() else shutil.which("beachhead") or "beachhead"]

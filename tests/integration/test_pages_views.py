@@ -29,6 +29,13 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    # the recorded state is the fixture's: no background evaluation at the wall clock
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BEACHHEAD_EVAL_INTERVAL", "0")
+        yield from _site(tmp_path_factory)
+
+
+def _site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("pages")
     demo = load_demo(root, events=20_000, seed=7)  # > 24 free accounts: a capped column
     state = StateStore(demo.settings.state_url)
