@@ -163,6 +163,15 @@ class _PhaseBars:
             self.progress.stop_task(task)
 
 
+def _evaluations(result: DemoResult) -> str:
+    if result.evaluations == 1:
+        return f"1 evaluation at {result.as_of:%Y-%m-%d}"
+    return (
+        f"{result.evaluations} daily evaluations, {result.replay_from:%Y-%m-%d} to "
+        f"{result.as_of:%Y-%m-%d}"
+    )
+
+
 def _report(result: DemoResult, url: str | None, fmt: Format) -> None:
     """What was built and how to sign in: JSON alone on stdout, or lines for people."""
     if fmt is Format.json:
@@ -181,8 +190,7 @@ def _report(result: DemoResult, url: str | None, fmt: Format) -> None:
     say(
         f"Built {result.messages:,} messages, {result.accounts:,} accounts and "
         f"{result.users:,} users in {result.root}/ "
-        f"({result.evaluations} evaluations, {result.replay_from:%Y-%m-%d} to "
-        f"{result.as_of:%Y-%m-%d}; {result.rejected} rejected lines)"
+        f"({_evaluations(result)}; {result.rejected} rejected lines)"
     )
     say(f"Qualifications: {quals} ({statuses}); {result.stage_moves} stage moves")
     say(f"Timings: {times}")

@@ -28,6 +28,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -302,10 +303,20 @@ def create_demo_people(
 
     users = AppUserStore(runtime.state)
     people = demo_people(teams)
-    for i, p in enumerate(people, start=1):
+    done = 0
+    counting = threading.Lock()
+
+    def create(p: Person) -> None:
+        nonlocal done
         users.create(p.email, password, p.role, p.team, p.name)
-        if phases is not None:
-            phases.advance("people", i, len(people))
+        with counting:
+            done += 1
+            if phases is not None:
+                phases.advance("people", done, len(people))
+
+    # argon2 is slow on purpose and releases the GIL: hash a few at once
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(create, people))
     return people
 
 
