@@ -71,6 +71,7 @@ from beachhead.rules.model import (
     Level,
     MetricCond,
     Op,
+    ScoreCond,
     TimeRef,
     TraitCond,
     iter_leaves,
@@ -151,6 +152,35 @@ def clock_of(config: Config) -> Clock:
         )
     )
     return Clock(frozenset(windows), unbounded, dated)
+
+
+@dataclass(frozen=True)
+class AccountReads:
+    """What user-level conditions read of the primary account besides its traits."""
+
+    scores: frozenset[str]  # account scores
+    features: bool  # account features (metrics, account event aggregates)
+
+
+def account_reads(config: Config) -> AccountReads:
+    p = plan(config)
+    conds: list[Condition] = [
+        r.when for s in config.scores.values() if s.level is Level.USER for r in s.rules
+    ]
+    for q in config.pqls:
+        if q.level is Level.USER:
+            conds.append(q.when)
+            conds += [t.when for t in q.touch if t.when is not None]
+    scores: set[str] = set()
+    features = False
+    for leaf in (leaf for c in conds for leaf in iter_leaves(c)):
+        if isinstance(leaf, ScoreCond):
+            if config.score(leaf.score).level is Level.ACCOUNT:
+                scores.add(leaf.score)
+        elif isinstance(leaf, EventCond | MetricCond):
+            feat = p.feature_for(leaf, Level.USER)
+            features |= feat is None or feat.level is Level.ACCOUNT
+    return AccountReads(frozenset(scores), features)
 
 
 # --------------------------------------------------------------------------- identity diff
@@ -399,6 +429,11 @@ def _merge(
     return out
 
 
+def _scores(ev: Evaluation, account: str, keys: frozenset[str]) -> Any:
+    e = ev.accounts.get(account)
+    return None if e is None else {k: e.scores.get(k) for k in keys}
+
+
 class IncrementalEvaluator:
     """Evaluations at increasing ``as_of`` over one events store, each re-using the last.
 
@@ -471,13 +506,31 @@ class IncrementalEvaluator:
                 if m.pql in clock.dated_pqls:
                     (accounts if m.level == Level.ACCOUNT.value else users).add(m.entity_id)
         accounts &= snap.accounts.keys()
-        users |= {u for u, a in snap.primary.items() if a in accounts}
         users &= snap.users.keys()
+        reads = account_reads(config)
+        if reads.features:  # every user of these accounts reads them: re-evaluate all
+            users |= {u for u, a in snap.primary.items() if a in accounts}
         total = len(snap.users) + len(snap.accounts)
         if total and (len(users) + len(accounts)) > self.full_share * total:
             return self._full(con, config, as_of, marks, "most entities changed")
         t3 = time.perf_counter()
         fresh = evaluate_subset(con, config, as_of, snap, users, accounts)
+        if not reads.features:
+            # Users read their primary account's traits and some of its scores only: the
+            # users of an account whose traits or read scores changed are re-evaluated too.
+            moved = {
+                a
+                for a in accounts
+                if old.accounts.get(a) != snap.accounts.get(a)
+                or _scores(last.evaluation, a, reads.scores) != _scores(fresh, a, reads.scores)
+            }
+            second = {u for u, a in snap.primary.items() if a in moved} - users
+            if second:
+                more = evaluate_subset(con, config, as_of, snap, second, set())
+                fresh.users.update(more.users)
+                fresh.matches.extend(more.matches)
+                fresh.sort()
+                users |= second
         t4 = time.perf_counter()
         merged = _merge(last.evaluation, fresh, snap, users, accounts)
         self.last = Checkpoint(as_of, config, merged, snap, marks)
