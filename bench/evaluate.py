@@ -100,9 +100,11 @@ class Steps:
     """Seconds per engine step, filled by ``timed_engine``."""
 
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
 
-    def add(self, name: str, dt: float) -> None:
+    def add(self, name: str, dt: float, dc: float = 0.0) -> None:
         self.seconds[name] = self.seconds.get(name, 0.0) + dt
+        self.cpu[name] = self.cpu.get(name, 0.0) + dc
 
 
 @contextlib.contextmanager
@@ -116,14 +118,14 @@ def timed_engine(steps: Steps) -> Iterator[None]:
 
         @functools.wraps(fn)
         def timed(*args: Any, **kwargs: Any) -> Any:
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             try:
                 out = fn(*args, **kwargs)
                 if name == "_matches":
                     out = list(out)  # a generator: time the work, not its creation
                 return out
             finally:
-                steps.add(label(*args), time.perf_counter() - t)
+                steps.add(label(*args), time.perf_counter() - t, time.process_time() - c)
 
         setattr(engine_mod, name, timed)
 
@@ -134,11 +136,11 @@ def timed_engine(steps: Steps) -> Iterator[None]:
     make = engine_mod._Temps.make
 
     def timed_make(self: Any, label: str, expr: Any) -> Any:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         try:
             return make(self, label, expr)
         finally:
-            steps.add(f"{label} pass", time.perf_counter() - t)
+            steps.add(f"{label} pass", time.perf_counter() - t, time.process_time() - c)
 
     engine_mod._Temps.make = timed_make
     try:
@@ -322,6 +324,10 @@ def _identity(e: EngineRun) -> float:
     return e.steps.seconds.get("resolve", 0.0) + e.steps.seconds.get("upload", 0.0)
 
 
+def _identity_cpu(e: EngineRun) -> float:
+    return e.steps.cpu.get("resolve", 0.0) + e.steps.cpu.get("upload", 0.0)
+
+
 def tables(results: list[SizeResult], pg: tuple[EngineRun, int] | None) -> list[BenchTable]:
     """Three tables: engine vs hand SQL, the engine's steps, and the sizes' shapes."""
     main = BenchTable(
@@ -334,25 +340,25 @@ def tables(results: list[SizeResult], pg: tuple[EngineRun, int] | None) -> list[
             "engine-id",
             "hand SQL",
             "ratio",
+            "engine-id CPU",
+            "hand CPU",
             "CPU ratio",
-            "s / 1M ev",
-            "events/s",
+            "CPU s / 1M ev",
             "RSS MB",
         ],
     )
     steps = BenchTable(
-        "evaluate: where the engine's time goes (seconds)",
-        ["backend", "events", *STEP_ORDER, "predicates + evidence", "other"],
+        "evaluate: where the engine's time goes (seconds, wall and CPU)",
+        ["backend", "events", "clock", *STEP_ORDER, "predicates + evidence", "other"],
     )
     sizes = BenchTable(
         "evaluate: data and results",
-        ["backend", "events", "users", "accounts", "matches", "hand RSS MB", "engine CPU s"],
+        ["backend", "events", "users", "accounts", "matches", "events/s", "hand RSS MB"],
     )
     for r in results:
         e, h = r.engine, r.hand
         compute = e.seconds - _identity(e)
-        # CPU: the engine's CPU minus identity (single-threaded Python: wall ~ CPU).
-        cpu_compute = max(e.cpu - _identity(e), 1e-9)
+        cpu_compute = max(e.cpu - _identity_cpu(e), 1e-9)
         main.add(
             "duckdb",
             r.events,
@@ -361,13 +367,17 @@ def tables(results: list[SizeResult], pg: tuple[EngineRun, int] | None) -> list[
             compute,
             h.seconds,
             f"{compute / h.seconds:.2f}x",
+            cpu_compute,
+            h.cpu,
             f"{cpu_compute / h.cpu:.2f}x",
-            e.seconds / (r.events / 1e6),
-            r.events / e.seconds,
+            e.cpu / (r.events / 1e6),
             e.peak_mb,
         )
-        steps.add("duckdb", r.events, *_step_cells(e))
-        sizes.add("duckdb", r.events, r.users, r.accounts, r.matches, h.peak_mb, e.cpu)
+        steps.add("duckdb", r.events, "wall", *_step_cells(e.steps.seconds, e.seconds))
+        steps.add("duckdb", r.events, "CPU", *_step_cells(e.steps.cpu, e.cpu))
+        sizes.add(
+            "duckdb", r.events, r.users, r.accounts, r.matches, r.events / e.seconds, h.peak_mb
+        )
     if pg is not None:
         e, n = pg
         main.add(
@@ -378,17 +388,19 @@ def tables(results: list[SizeResult], pg: tuple[EngineRun, int] | None) -> list[
             e.seconds - _identity(e),
             "-",
             "-",
+            max(e.cpu - _identity_cpu(e), 0.0),
             "-",
-            e.seconds / (n / 1e6),
-            n / e.seconds,
+            "-",
+            e.cpu / (n / 1e6),
             e.peak_mb,
         )
-        steps.add("postgres", n, *_step_cells(e))
-        sizes.add("postgres", n, e.users, e.accounts, len(e.result), "-", e.cpu)
+        steps.add("postgres", n, "wall", *_step_cells(e.steps.seconds, e.seconds))
+        steps.add("postgres", n, "CPU", *_step_cells(e.steps.cpu, e.cpu))
+        sizes.add("postgres", n, e.users, e.accounts, len(e.result), n / e.seconds, "-")
     main.notes += [
         "engine = evaluate() end to end; identity = resolve (Python) + upload (Arrow temp tables)",
         "ratio = (engine - identity) / hand SQL, both over the same uploaded identity tables;"
-        " CPU ratio: the same with process CPU time (all threads; steadier on a busy machine)",
+        " CPU: process CPU time, all threads (PostgreSQL's own CPU not included)",
         "the engine also fetches every entity's scores and stage and each match's evidence;"
         " the hand query returns (pql, entity, touch) only, checked equal to the engine's",
         "best of 2 runs per side, alternating (1 at 30M); RSS = peak (VmHWM, reset per run)",
@@ -399,10 +411,9 @@ def tables(results: list[SizeResult], pg: tuple[EngineRun, int] | None) -> list[
     return [main, steps, sizes]
 
 
-def _step_cells(e: EngineRun) -> list[float]:
-    s = e.steps.seconds
-    known = [s.get(k, 0.0) for k in STEP_ORDER] + [s.get("predicates + evidence", 0.0)]
-    return [*known, max(0.0, e.seconds - sum(known))]
+def _step_cells(by_step: dict[str, float], total: float) -> list[float]:
+    known = [by_step.get(k, 0.0) for k in STEP_ORDER] + [by_step.get("predicates + evidence", 0.0)]
+    return [*known, max(0.0, total - sum(known))]
 
 
 def run(
@@ -416,7 +427,8 @@ def run(
         r = results[-1]
         print(
             f"evaluate {n:,}: engine {r.engine.seconds:.1f}s (cpu {r.engine.cpu:.1f}), "
-            f"hand {r.hand.seconds:.1f}s (cpu {r.hand.cpu:.1f}), steps {r.engine.steps.seconds}",
+            f"hand {r.hand.seconds:.1f}s (cpu {r.hand.cpu:.1f}), steps {r.engine.steps.seconds}"
+            f" cpu {r.engine.steps.cpu}",
             file=sys.stderr,
             flush=True,
         )
