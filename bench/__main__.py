@@ -17,7 +17,7 @@ import sys
 
 from rich.console import Console
 
-BENCHES = ["ingest_import", "ingest_http", "evaluate", "web"]
+BENCHES = ["ingest_import", "ingest_http", "evaluate", "web", "incremental", "latency"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,6 +28,7 @@ skips the round with a warning (logged once per version of the file).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -36,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import ibis
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -108,6 +110,27 @@ class ContinuousEvaluator:
         self._lock = threading.Lock()
         self._config: tuple[tuple[float, int], Config] | None = None
         self._bad_config: tuple[float, int] | None = None
+        self._con: ibis.BaseBackend | None = None
+
+    def _backend(self) -> ibis.BaseBackend:
+        """An Ibis connection of the evaluator's own, so ingest never waits on it.
+
+        DuckDB: a cursor (another connection to the same database in this process; the
+        writer keeps committing while the evaluation reads). PostgreSQL: a connection.
+        """
+        if self._con is None:
+            shared = self.runtime.events.ibis()
+            if shared.name == "duckdb":
+                self._con = ibis.duckdb.from_connection(shared.con.cursor())
+            else:
+                self._con = ibis.connect(str(self.runtime.settings.database_url))
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            with contextlib.suppress(Exception):
+                self._con.disconnect()
+            self._con = None
 
     def config(self) -> Config | None:
         """The definitions, re-read when the file changes; None when missing or invalid."""
@@ -143,8 +166,8 @@ class ContinuousEvaluator:
                 latest = store.latest_as_of(s)
             if latest is not None and when < latest:
                 return RunResult(when, False, f"before the latest recorded {latest.isoformat()}")
-            with runtime.lock:
-                info = self.incremental.step(runtime.events, config, when)
+            info = self.incremental.step(self._backend(), config, when)
+            with runtime.lock:  # the oracle reads runtime.events (only for such routing)
                 truths = _activity_truths(runtime, config, info.evaluation.as_of)
             facts = facts_builder(info.evaluation, info.snapshot, truths)
             accounts = account_facts(info.evaluation, info.snapshot)
@@ -253,3 +276,4 @@ class EvaluationLoop:
                 )
             if self.after is not None and result.alerts:
                 self.after(result)
+        self.evaluator.close()
