@@ -12,8 +12,11 @@ are counted over the filtered accounts too.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from beachhead.directory import Directory, directory
 from beachhead.rules.model import Config
@@ -60,6 +63,42 @@ class Board:
     teams: list[str]
 
 
+@dataclass
+class _StateView:
+    """Stages and open work per account at one lifecycle version (see ``state_view``)."""
+
+    version: int
+    stages: dict[str, tuple[str | None, datetime]]
+    open_work: dict[str, dict[str, int]]
+    teams: dict[str, set[str]] = field(default_factory=dict)
+
+
+_views: weakref.WeakKeyDictionary[Any, _StateView] = weakref.WeakKeyDictionary()
+_views_lock = threading.Lock()
+
+
+def state_view(runtime: Runtime) -> _StateView:
+    """Recorded stages and open qualifications per account, read again only when the
+    lifecycle version moved: grouping 100k qualifications costs most of a second on
+    SQLite, and the board is read far more often than evaluations or rep actions write."""
+    state = runtime.state
+    version = jq.lifecycle_version(state)
+    with _views_lock:
+        hit = _views.get(runtime)
+    if hit is not None and hit.version == version:
+        return hit
+    view = _StateView(version, jq.current_stages(state), jq.open_by_account(state))
+    with _views_lock:
+        _views[runtime] = view
+    return view
+
+
+def _with_work(runtime: Runtime, view: _StateView, team: str) -> set[str]:
+    if team not in view.teams:
+        view.teams[team] = jq.accounts_with_open_work(runtime.state, team)
+    return view.teams[team]
+
+
 def _band_score(config: Config) -> str | None:
     for key, score in config.scores.items():
         if score.level.value == "account" and score.bands is not None:
@@ -72,7 +111,12 @@ def _text(value: object) -> str | None:
 
 
 def _filtered(
-    runtime: Runtime, config: Config, d: Directory, team: str | None, owner: str | None
+    runtime: Runtime,
+    config: Config,
+    d: Directory,
+    view: _StateView,
+    team: str | None,
+    owner: str | None,
 ) -> set[str]:
     ids = set(d.snapshot.accounts)
     if owner:
@@ -83,7 +127,7 @@ def _filtered(
             reps = {r.email.lower() for r in config.team(team).reps}
         except KeyError:
             reps = set()
-        with_work = jq.accounts_with_open_work(runtime.state, team)
+        with_work = _with_work(runtime, view, team)
         ids = {
             a
             for a in ids
@@ -104,9 +148,9 @@ def board(
     """The board at the app's now; ``expand`` names a column shown without the cap."""
     d = directory(runtime, config)
     as_of = d.as_of
-    ids = _filtered(runtime, config, d, team, owner)
-    recorded = jq.current_stages(runtime.state)
-    open_work = jq.open_by_account(runtime.state)
+    view = state_view(runtime)
+    ids = _filtered(runtime, config, d, view, team, owner)
+    recorded, open_work = view.stages, view.open_work
     band_key = _band_score(config)
     order = [s.key for s in config.stages] + [UNSTAGED]
     names = {**{s.key: s.name for s in config.stages}, UNSTAGED: "Unstaged"}

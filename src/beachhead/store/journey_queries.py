@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from beachhead.qualify.lifecycle import Qualification, StageChange
 from beachhead.store.qualification_models import (
     AccountStageRow,
+    LifecycleLockRow,
     QualificationRow,
     StageHistoryRow,
 )
@@ -38,6 +39,14 @@ def _naive(t: datetime) -> datetime:
 
 def _aware(t: datetime) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def lifecycle_version(state: StateStore) -> int:
+    """The lifecycle lock's counter: every writer of qualifications and stages (evaluations,
+    rep actions) bumps it in its transaction, so an unchanged counter means unchanged
+    qualifications and stages (a one-row read)."""
+    with state.session() as s:
+        return int(s.scalar(select(LifecycleLockRow.counter).where(LifecycleLockRow.id == 1)) or 0)
 
 
 def current_stages(state: StateStore) -> dict[str, tuple[str | None, datetime]]:
