@@ -131,3 +131,20 @@ def test_saved_views_personal_and_shared(state: StateStore) -> None:
     assert views.delete(shared.id, bo.id) is False  # only the owner deletes
     assert views.delete(shared.id, ana.id) is True
     assert [v.name for v in views.visible(bo.id, bo.team)] == []
+
+
+def test_config_with_away_overrides_the_definitions(state: StateStore) -> None:
+    from beachhead.rules.load import load_text
+
+    config = load_text(
+        "teams:\n  - key: t\n    reps: [{email: Ana@X.com}, {email: bo@x.com, away: true}]\n"
+        "routing:\n  - {team: t}\n",
+        "beachhead.yml",
+    )
+    users = AppUserStore(state)
+    assert users.config_with_away(config) == config  # nothing set in the app
+    users.set_away("ana@x.com", True, "m@x.com")
+    users.set_away("bo@x.com", False, "m@x.com")
+    reps = users.config_with_away(config).teams[0].reps
+    assert [(r.email, r.away) for r in reps] == [("Ana@X.com", True), ("bo@x.com", False)]
+    assert [r.away for r in config.teams[0].reps] == [False, True]  # the original is unchanged

@@ -67,10 +67,10 @@ def _start(tmp_path: Path, database_url: str | None, extra: str = "") -> tuple[P
     (tmp_path / "data").mkdir()
     state = StateStore(settings.state_url)
     add_people(state)
-    # two of eve's enterprise qualifications, to be handed to mid_market
+    # two of eve's high-touch enterprise qualifications, to be handed to mid_market
     with state.session() as s, s.begin():
         QualificationStore(state).save_qualifications(
-            s, [], new=[fake_qualification(2), fake_qualification(5)]
+            s, [], new=[fake_qualification(17), fake_qualification(26)]
         )
     state.close()
     return tmp_path, settings
@@ -122,7 +122,7 @@ def test_away_reps_get_no_new_work(tmp_path: Path, database_url: str | None) -> 
         assert away == {"Ana@Example.com": False, "bo@example.com": True}
         assert "Mark back" in manager.get("/settings").text
         first = manager.post(
-            "/api/v1/qualifications/q000002/reassign", json={"team": "mid_market"}, headers=h
+            "/api/v1/qualifications/q000017/reassign", json={"team": "mid_market"}, headers=h
         )
         assert first.status_code == 200, first.text
         assert (first.json()["team"], first.json()["rep"]) == ("mid_market", "Ana@Example.com")
@@ -132,10 +132,10 @@ def test_away_reps_get_no_new_work(tmp_path: Path, database_url: str | None) -> 
         ).json() == {"email": "Ana@Example.com", "name": None, "team": "mid_market", "away": True}
         manager.put("/api/v1/reps/bo@example.com/away", json={"away": False}, headers=h)
         second = manager.post(
-            "/api/v1/qualifications/q000005/reassign", json={"team": "mid_market"}, headers=h
+            "/api/v1/qualifications/q000026/reassign", json={"team": "mid_market"}, headers=h
         )
         assert (second.json()["team"], second.json()["rep"]) == ("mid_market", "bo@example.com")
-        history = manager.get("/api/v1/qualifications/q000005").json()["history"]
+        history = manager.get("/api/v1/qualifications/q000026").json()["history"]
         assert history[-1]["actor"] == "manager@example.com"
 
 

@@ -154,7 +154,7 @@ def fake_qualification(i: int) -> Qualification:
         priority=(i * 31) % 7 * 10,
         status="converted" if closed else ("new" if rep is None else "assigned"),
         qualified_at=at,
-        touch=TOUCHES[i % 3],
+        touch=TOUCHES[(i // 3) % 3],  # not in step with the team (i % 3)
         evidence=[
             {"path": "when.all[0]", "held": True, "value": i, "sentence": f"Signal {i} held"}
         ],

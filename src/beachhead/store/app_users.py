@@ -17,6 +17,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 
+from beachhead.rules.model import Config
 from beachhead.store.app_user_models import ROLES, AppSessionRow, AppUserRow, RepAwayRow
 from beachhead.store.state import StateStore
 from beachhead.store.state_models import WriteKey
@@ -70,6 +71,28 @@ def check_password(password: str) -> str:
     if len(password) < 8:
         raise UserError("the password needs at least 8 characters")
     return password
+
+
+def with_away(config: Config, overrides: dict[str, bool]) -> Config:
+    """``config`` with each rep's ``away`` replaced by the app's state, where it was set.
+
+    Pure; whoever routes (the app's actions, and evaluations) applies it to the
+    definitions so that a rep marked away in the app gets no new work.
+    """
+    if not overrides:
+        return config
+    teams = tuple(
+        team.model_copy(
+            update={
+                "reps": tuple(
+                    rep.model_copy(update={"away": overrides.get(rep.email.lower(), rep.away)})
+                    for rep in team.reps
+                )
+            }
+        )
+        for team in config.teams
+    )
+    return config.model_copy(update={"teams": teams})
 
 
 class AppUserStore:
@@ -203,6 +226,10 @@ class AppUserStore:
         """Rep email (lower-cased) -> away, for reps whose away state was set in the app."""
         with self.state.session() as s:
             return {r.email: r.away for r in s.scalars(select(RepAwayRow))}
+
+    def config_with_away(self, config: Config) -> Config:
+        """The definitions with the away state kept here (for routing)."""
+        return with_away(config, self.away_overrides())
 
     def set_away(self, email: str, away: bool, by: str) -> None:
         email = email.strip().lower()

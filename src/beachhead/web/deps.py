@@ -37,7 +37,7 @@ from fastapi import Depends, HTTPException, Request
 
 from beachhead.rules.model import Config
 from beachhead.runtime import Runtime
-from beachhead.store.app_users import AppUser, AppUserStore
+from beachhead.store.app_users import AppUser, AppUserStore, with_away
 from beachhead.store.state import StateStore
 from beachhead.web import csrf
 
@@ -90,24 +90,6 @@ class _ConfigCache:
 
 
 _configs = _ConfigCache()
-
-
-def with_away(config: Config, overrides: dict[str, bool]) -> Config:
-    """``config`` with each rep's ``away`` replaced by the app's state, where it was set."""
-    if not overrides:
-        return config
-    teams = tuple(
-        team.model_copy(
-            update={
-                "reps": tuple(
-                    rep.model_copy(update={"away": overrides.get(rep.email.lower(), rep.away)})
-                    for rep in team.reps
-                )
-            }
-        )
-        for team in config.teams
-    )
-    return config.model_copy(update={"teams": teams})
 
 
 def config_or_error(request: Request) -> tuple[Config, str | None]:

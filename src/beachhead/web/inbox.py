@@ -94,9 +94,10 @@ class Filters:
         return f
 
     def params(self, **changes: str) -> dict[str, str]:
-        """The non-empty parameters, with ``changes`` applied (for links)."""
+        """The parameters that differ from the defaults, with ``changes`` applied (links)."""
         merged = {**asdict(self), **changes}
-        return {k: v for k, v in merged.items() if v and not (k == "status" and v == "open")}
+        defaults = {"status": "open", "sort": "priority"}
+        return {k: v for k, v in merged.items() if v and defaults.get(k) != v}
 
     def url(self, **changes: str) -> str:
         p = self.params(**changes)
