@@ -1,7 +1,8 @@
 """Random definitions over random events: DuckDB, PostgreSQL and the oracle must agree.
 
-Hypothesis draws a small world (four users, two accounts, identify/group/track messages
-around ``as_of``, some after it, some with ``context.groupId``) and a small definitions
+Hypothesis draws a small world (four users, two anonymous ids sometimes stitched into
+them, two accounts, identify/group/track messages around ``as_of``, some after it, some
+with ``context.groupId``) and a small definitions
 file whose conditions are random trees over a small vocabulary of traits, events,
 properties, aggregates, windows, metrics and operators. The same messages go through the
 real events store on each engine; the engine's ``Evaluation`` must equal the oracle's.
@@ -40,6 +41,7 @@ from conftest import PG_ADMIN_URL, PG_AVAILABLE
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 USERS = ["u1", "u2", "u3", "u4"]
 ACCOUNTS = ["c1", "c2"]
+ANONYMOUS = ["anon1", "anon2"]
 EVENTS = ["A", "B", "Pricing"]
 FREE_MAIL = builtin_free_mail()
 
@@ -83,11 +85,22 @@ def messages(draw: st.DrawFn) -> list[dict[str, Any]]:
                     "timestamp": _iso(AS_OF - timedelta(days=draw(st.integers(0, 40)))),
                 }
             )
+    for anon in ANONYMOUS:  # sometimes stitched into a user, before or after as_of
+        if draw(st.booleans()):
+            out.append(
+                {
+                    "type": "identify",
+                    "userId": draw(st.sampled_from(USERS)),
+                    "anonymousId": anon,
+                    "timestamp": _iso(AS_OF - timedelta(days=draw(st.integers(-2, 10)))),
+                }
+            )
     n = draw(st.integers(0, 30))
     for _ in range(n):
+        who = draw(st.sampled_from(USERS + ANONYMOUS))
         msg: dict[str, Any] = {
             "type": draw(st.sampled_from(["track", "track", "page"])),
-            "userId": draw(st.sampled_from(USERS)),
+            ("anonymousId" if who in ANONYMOUS else "userId"): who,
             "timestamp": _iso(AS_OF - timedelta(hours=draw(st.integers(-24, 24 * 20)))),
             "properties": {
                 k: v for k, v in (("n", draw(prop_value)), ("s", draw(scalar))) if v is not None

@@ -64,53 +64,45 @@ def _naive(dt: datetime) -> datetime:
     return dt.replace(tzinfo=None)
 
 
-def activity(events: ir.Table, snap: Uploaded, ctx: Ctx, names: set[str] | None) -> ir.Table:
-    """Visible activity with its stitched user: user, cgid, event, ts, props."""
+def activity(
+    events: ir.Table, snap: Uploaded, ctx: Ctx, names: set[str] | None, props: bool = True
+) -> ir.Table:
+    """Visible activity with its stitched user: user, cgid, event, ts (and props if asked:
+    carrying the JSON through the joins costs time when no feature reads it)."""
     as_of = ibis.literal(ctx.as_of_naive, type="timestamp")
     ev = events.filter(events.ts <= as_of, events.type.isin(sorted(ACTIVITY_TYPES)))
     if names is not None:
         ev = ev.filter(ev.event.isin(sorted(names)))
+    extra = {"props": ev.properties} if props else {}
     ev = ev.select(
         raw=ev.user_id.coalesce(ev.anonymous_id),
         cgid=ev.context_group_id,
         event=ev.event,
         ts=ev.ts,
-        props=ev.properties,
+        **extra,
     )
+    rest = [c for c in ev.columns if c != "raw"]
     if not snap.stitched:  # every raw id is its own user
-        return ev.select(user=ev.raw, cgid=ev.cgid, event=ev.event, ts=ev.ts, props=ev.props)
+        return ev.select(user=ev.raw, **{c: ev[c] for c in rest})
     m = snap.map
     joined = ev.left_join(m, ev.raw == m.raw_id)
-    return joined.select(
-        user=joined.map_user.coalesce(joined.raw),
-        cgid=joined.cgid,
-        event=joined.event,
-        ts=joined.ts,
-        props=joined.props,
-    )
+    return joined.select(user=joined.map_user.coalesce(joined.raw), **{c: joined[c] for c in rest})
 
 
 def attributed(stream: ir.Table, snap: Uploaded) -> ir.Table:
-    """The stream toward accounts: account, user, event, ts, props (a guest's cgid counts)."""
-    direct = stream.filter(stream.cgid.notnull()).select(
-        account=stream.cgid,
-        user=stream.user,
-        event=stream.event,
-        ts=stream.ts,
-        props=stream.props,
-    )
+    """The stream toward accounts: account, user, event, ts, props (a guest's cgid counts).
+
+    One left join, no union: a row with ``cgid`` joins on NULL, matches no membership and
+    keeps its cgid; any other row meets every account of its user.
+    """
     mem = snap.members
-    rest = stream.filter(stream.cgid.isnull())
-    via = rest.join(mem, rest.user == mem.m_user).select(
-        account=mem.m_account,
-        user=rest.user,
-        event=rest.event,
-        ts=rest.ts,
-        props=rest.props,
+    keyed = stream.mutate(via_user=stream.cgid.isnull().ifelse(stream.user, ibis.null("string")))
+    joined = keyed.left_join(mem, keyed.via_user == mem.m_user)
+    out = joined.select(
+        account=joined.cgid.coalesce(joined.m_account),
+        **{c: joined[c] for c in stream.columns if c != "cgid"},
     )
-    if direct.schema() != via.schema():  # Ibis marks joined columns nullable: align
-        direct = direct.cast(via.schema())
-    return direct.union(via, distinct=False)
+    return out.filter(out.account.notnull())
 
 
 def _filters(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.BooleanValue:
@@ -214,7 +206,8 @@ def compute(
     mine = tuple(f for f in features if f.kind is FeatureKind.EVENT or is_stream_metric(f))
     if not mine:
         return None
-    stream = activity(events, snap, ctx, needed_names(mine))
+    reads_props = any(f.where or f.property for f in mine)
+    stream = activity(events, snap, ctx, needed_names(mine), reads_props)
     if level is Level.ACCOUNT:
         stream = attributed(stream, snap)
         dvs = [

@@ -1,141 +1,126 @@
-WITH "t8" AS (
-  SELECT
-    COALESCE("t5"."map_user", "t7"."raw") AS "user",
-    "t7"."cgid",
-    "t7"."event",
-    "t7"."ts",
-    "t7"."props"
-  FROM (
-    SELECT
-      COALESCE("t2"."user_id", "t2"."anonymous_id") AS "raw",
-      "t2"."context_group_id" AS "cgid",
-      "t2"."event",
-      "t2"."ts",
-      "t2"."properties" AS "props"
-    FROM "events" AS "t2"
-    WHERE
-      "t2"."ts" <= MAKE_TIMESTAMP(2026, 3, 1, 0, 0, 0.0)
-      AND "t2"."type" IN ('page', 'screen', 'track')
-  ) AS "t7"
-  LEFT OUTER JOIN "snap_map" AS "t5"
-    ON "t7"."raw" = "t5"."raw_id"
-)
 SELECT
-  "t18"."account" AS "key",
-  COUNT(DISTINCT "t18"."user") FILTER(WHERE
-    "t18"."ts" > MAKE_TIMESTAMP(2026, 2, 22, 0, 0, 0.0)) AS "f7",
-  COUNT(DISTINCT CAST("t18"."ts" AS DATE)) FILTER(WHERE
-    "t18"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)) AS "f8",
-  COUNT(DISTINCT "t18"."user") FILTER(WHERE
+  "t16"."account" AS "key",
+  COUNT(DISTINCT "t16"."user") FILTER(WHERE
+    "t16"."ts" > MAKE_TIMESTAMP(2026, 2, 22, 0, 0, 0.0)) AS "f7",
+  COUNT(DISTINCT CAST("t16"."ts" AS DATE)) FILTER(WHERE
+    "t16"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)) AS "f8",
+  COUNT(DISTINCT "t16"."user") FILTER(WHERE
     (
-      "t18"."event" = 'Comment Added'
+      "t16"."event" = 'Comment Added'
     )
     AND (
-      "t18"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+      "t16"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
     )) AS "f9",
-  COUNT(DISTINCT "t18"."dv_f11") FILTER(WHERE
-    "t18"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)) AS "f11",
-  COUNT("t18"."ts") FILTER(WHERE
+  COUNT(DISTINCT "t16"."dv_f11") FILTER(WHERE
+    "t16"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)) AS "f11",
+  COUNT("t16"."ts") FILTER(WHERE
     (
-      "t18"."event" = 'Invite Sent'
+      "t16"."event" = 'Invite Sent'
     )
     AND (
-      "t18"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+      "t16"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
     )) AS "f14",
-  COUNT("t18"."ts") FILTER(WHERE
+  COUNT("t16"."ts") FILTER(WHERE
     (
-      "t18"."event" = 'Invite Accepted'
+      "t16"."event" = 'Invite Accepted'
     )
     AND (
-      "t18"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+      "t16"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
     )) AS "f15",
-  COUNT(DISTINCT "t18"."user") FILTER(WHERE
+  COUNT(DISTINCT "t16"."user") FILTER(WHERE
     (
-      "t18"."event" = 'Dashboard Shared'
+      "t16"."event" = 'Dashboard Shared'
     )
     AND (
-      "t18"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+      "t16"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
     )) AS "f16",
-  COUNT(DISTINCT "t18"."user") FILTER(WHERE
-    "t18"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)) AS "f17",
-  COUNT("t18"."ts") FILTER(WHERE
+  COUNT(DISTINCT "t16"."user") FILTER(WHERE
+    "t16"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)) AS "f17",
+  COUNT("t16"."ts") FILTER(WHERE
     (
-      "t18"."event" = 'SSO Settings Viewed'
+      "t16"."event" = 'SSO Settings Viewed'
     )
     AND (
-      "t18"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+      "t16"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
     )) AS "f18",
-  COUNT("t18"."ts") FILTER(WHERE
+  COUNT("t16"."ts") FILTER(WHERE
     (
-      "t18"."event" = 'Audit Log Viewed'
+      "t16"."event" = 'Audit Log Viewed'
     )
     AND (
-      "t18"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+      "t16"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
     )) AS "f19",
-  COUNT("t18"."ts") FILTER(WHERE
+  COUNT("t16"."ts") FILTER(WHERE
     (
-      "t18"."event" = 'API Key Created'
+      "t16"."event" = 'API Key Created'
     )
     AND (
-      "t18"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+      "t16"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
     )) AS "f20",
-  COUNT("t18"."ts") FILTER(WHERE
+  COUNT("t16"."ts") FILTER(WHERE
     (
-      "t18"."event" = 'Integration Connected'
+      "t16"."event" = 'Integration Connected'
     )
     AND (
-      "t18"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+      "t16"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
     )) AS "f21",
-  COUNT(DISTINCT "t18"."user") FILTER(WHERE
+  COUNT(DISTINCT "t16"."user") FILTER(WHERE
     (
-      "t18"."event" = 'Signed Up'
+      "t16"."event" = 'Signed Up'
     )
     AND (
-      "t18"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+      "t16"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
     )) AS "f22"
 FROM (
   SELECT
-    "t17"."account",
-    "t17"."user",
-    "t17"."event",
-    "t17"."ts",
-    "t17"."props",
-    "t11"."dv_f11"
+    "t15"."account",
+    "t15"."user",
+    "t15"."event",
+    "t15"."ts",
+    "t10"."dv_f11"
   FROM (
     SELECT
       *
     FROM (
       SELECT
-        "t10"."cgid" AS "account",
-        "t10"."user",
-        "t10"."event",
-        "t10"."ts",
-        "t10"."props"
-      FROM "t8" AS "t10"
-      WHERE
-        "t10"."cgid" IS NOT NULL
-    ) AS "t12"
-    UNION ALL
-    SELECT
-      *
-    FROM (
-      SELECT
-        "t4"."m_account" AS "account",
-        "t14"."user",
-        "t14"."event",
-        "t14"."ts",
-        "t14"."props"
+        COALESCE("t12"."cgid", "t4"."m_account") AS "account",
+        "t12"."user",
+        "t12"."event",
+        "t12"."ts"
       FROM (
         SELECT
-          *
-        FROM "t8" AS "t10"
-        WHERE
-          "t10"."cgid" IS NULL
-      ) AS "t14"
-      INNER JOIN "snap_members" AS "t4"
-        ON "t14"."user" = "t4"."m_user"
-    ) AS "t15"
-  ) AS "t17"
+          "t8"."user",
+          "t8"."cgid",
+          "t8"."event",
+          "t8"."ts",
+          CASE WHEN "t8"."cgid" IS NULL THEN "t8"."user" ELSE CAST(NULL AS TEXT) END AS "via_user"
+        FROM (
+          SELECT
+            COALESCE("t5"."map_user", "t7"."raw") AS "user",
+            "t7"."cgid",
+            "t7"."event",
+            "t7"."ts"
+          FROM (
+            SELECT
+              COALESCE("t2"."user_id", "t2"."anonymous_id") AS "raw",
+              "t2"."context_group_id" AS "cgid",
+              "t2"."event",
+              "t2"."ts"
+            FROM "events" AS "t2"
+            WHERE
+              "t2"."ts" <= MAKE_TIMESTAMP(2026, 3, 1, 0, 0, 0.0)
+              AND "t2"."type" IN ('page', 'screen', 'track')
+          ) AS "t7"
+          LEFT OUTER JOIN "snap_map" AS "t5"
+            ON "t7"."raw" = "t5"."raw_id"
+        ) AS "t8"
+      ) AS "t12"
+      LEFT OUTER JOIN "snap_members" AS "t4"
+        ON "t12"."via_user" = "t4"."m_user"
+    ) AS "t13"
+    WHERE
+      "t13"."account" IS NOT NULL
+  ) AS "t15"
   LEFT OUTER JOIN (
     SELECT
       "t0"."user_id" AS "dv_user",
@@ -189,8 +174,8 @@ FROM (
         ELSE CAST(NULL AS TEXT)
       END AS "dv_f11"
     FROM "snap_users" AS "t0"
-  ) AS "t11"
-    ON "t17"."user" = "t11"."dv_user"
-) AS "t18"
+  ) AS "t10"
+    ON "t15"."user" = "t10"."dv_user"
+) AS "t16"
 GROUP BY
   1

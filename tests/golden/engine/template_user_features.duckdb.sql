@@ -63,15 +63,13 @@ FROM (
     COALESCE("t2"."map_user", "t4"."raw") AS "user",
     "t4"."cgid",
     "t4"."event",
-    "t4"."ts",
-    "t4"."props"
+    "t4"."ts"
   FROM (
     SELECT
       COALESCE("t0"."user_id", "t0"."anonymous_id") AS "raw",
       "t0"."context_group_id" AS "cgid",
       "t0"."event",
-      "t0"."ts",
-      "t0"."properties" AS "props"
+      "t0"."ts"
     FROM "events" AS "t0"
     WHERE
       "t0"."ts" <= MAKE_TIMESTAMP(2026, 3, 1, 0, 0, 0.0)
