@@ -1,7 +1,8 @@
 """The ASGI app: ingest API, JSON API and web pages in one FastAPI application.
 
 Routers live in their own modules, each exposing ``router`` (an ``APIRouter``) and optionally
-``startup(app)`` / ``shutdown(app)`` hooks. A module not written yet is skipped.
+``startup(app)`` / ``shutdown(app)`` hooks and ``exception_handlers`` (exception class ->
+handler). A module not written yet is skipped.
 """
 
 from __future__ import annotations
@@ -63,4 +64,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     for mod in mods:
         app.include_router(mod.router)
+        for exc_class, handler in getattr(mod, "exception_handlers", {}).items():
+            app.add_exception_handler(exc_class, handler)
     return app

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Route
 
 from beachhead.store.app_users import AppUser
@@ -117,6 +119,29 @@ def render(
     response = templates.TemplateResponse(request, name, ctx, status_code=status_code)
     response.headers.update(SECURITY_HEADERS)
     return response
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Errors of pages as pages (with the shell and a way back); of the API as JSON."""
+    assert isinstance(exc, StarletteHTTPException)
+    if request.url.path.startswith(("/api/", "/v1/", "/_internal/")) or exc.status_code < 400:
+        return await http_exception_handler(request, exc)
+    from beachhead.web import deps
+
+    user = deps.optional_user(request)
+    response = render(
+        request,
+        "error.html",
+        {"status": exc.status_code, "detail": exc.detail},
+        user=user,
+        status_code=exc.status_code,
+    )
+    for k, v in (exc.headers or {}).items():
+        response.headers[k] = v
+    return response
+
+
+exception_handlers = {StarletteHTTPException: http_error}
 
 
 @router.get("/static/{name}")
