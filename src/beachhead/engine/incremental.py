@@ -80,6 +80,17 @@ from beachhead.rules.plan import plan
 from beachhead.rules.result import Evaluation, Match
 
 TABLES = ("events", "trait_rows", "links", "memberships")
+# The events columns the engine's level passes read.
+SUBSET_COLUMNS = (
+    "seq",
+    "type",
+    "event",
+    "user_id",
+    "anonymous_id",
+    "context_group_id",
+    "ts",
+    "properties",
+)
 # Above this share of changed entities a full evaluation is as cheap and simpler.
 FULL_SHARE = 0.5
 
@@ -160,6 +171,7 @@ class AccountReads:
 
     scores: frozenset[str]  # account scores
     features: bool  # account features (metrics, account event aggregates)
+    scores_from_traits: bool  # every score in ``scores`` reads account traits only
 
 
 def account_reads(config: Config) -> AccountReads:
@@ -180,7 +192,24 @@ def account_reads(config: Config) -> AccountReads:
         elif isinstance(leaf, EventCond | MetricCond):
             feat = p.feature_for(leaf, Level.USER)
             features |= feat is None or feat.level is Level.ACCOUNT
-    return AccountReads(frozenset(scores), features)
+    return AccountReads(
+        frozenset(scores), features, all(_from_traits(config, k, set()) for k in scores)
+    )
+
+
+def _from_traits(config: Config, key: str, seen: set[str]) -> bool:
+    """Does score ``key`` read traits (and such scores) only, no event or metric?"""
+    if key in seen:  # pragma: no cover - the loader refuses score cycles
+        return False
+    seen.add(key)
+    for rule in config.score(key).rules:
+        for leaf in iter_leaves(rule.when):
+            if isinstance(leaf, ScoreCond):
+                if not _from_traits(config, leaf.score, seen):
+                    return False
+            elif not isinstance(leaf, TraitCond):
+                return False
+    return True
 
 
 # --------------------------------------------------------------------------- identity diff
@@ -239,11 +268,15 @@ def evaluate_subset(
     snapshot: Snapshot,
     users: set[str],
     accounts: set[str],
+    light_primaries: bool = False,
 ) -> Evaluation:
     """The Evaluation of ``users`` and ``accounts`` only (each exactly as a full one gives).
 
     ``snapshot`` is the full identity at ``as_of``. The result holds the requested
-    entities that exist in it and their matches.
+    entities that exist in it and their matches. The users' primary accounts are computed
+    too, since user-level conditions read them; with ``light_primaries`` (the caller knows
+    users read only their traits and trait-only scores) a primary account that was not
+    asked for is computed without its members' activity, which it does not need then.
     """
     con, _store = _backend_of(store_or_backend)
     if con.name not in SUPPORTED_BACKENDS:
@@ -259,23 +292,25 @@ def evaluate_subset(
         return result
     acc_ids = accounts | {snapshot.primary[u] for u in users if u in snapshot.primary}
     acc_ids &= snapshot.accounts.keys()
+    full_accounts = accounts if light_primaries else acc_ids
     user_ids = set(users)
-    for a in acc_ids:
+    for a in full_accounts:
         user_ids |= snapshot.members.get(a, set())
     temps = _Temps(con, [])
     up = None
     try:
         raws = {raw for raw, u in snapshot.user_of.items() if u in user_ids} | user_ids
         raw_t = _ids_table(temps, "raws", raws)
-        acc_t = _ids_table(temps, "accts", acc_ids)
+        acc_t = _ids_table(temps, "accts", full_accounts)
         ev = con.table("events")
         raw = ev.user_id.coalesce(ev.anonymous_id)
         subset = ev.filter(
             ev.ts <= _ts(cutoff),
             ev.type.isin(sorted(ACTIVITY_TYPES)),
             raw.isin(raw_t.id) | ev.context_group_id.isin(acc_t.id),
-        )
-        events = subset  # not materialised: a copy would lose the columns' NOT NULL types
+        ).select(*SUBSET_COLUMNS)
+        # one scan of the events: the level passes and the guest lookup read the copy
+        events = temps.make("events", subset)
         # guests: users of activity toward these accounts who are not members of them
         g = events.filter(events.context_group_id.notnull())
         g_raw = g.select(r=g.user_id.coalesce(g.anonymous_id)).distinct()
@@ -286,7 +321,10 @@ def evaluate_subset(
             user_of={raw: u for raw, u in snapshot.user_of.items() if u in user_ids},
             users={u: snapshot.users[u] for u in user_ids if u in snapshot.users},
             accounts={a: snapshot.accounts[a] for a in acc_ids},
-            members={a: set(snapshot.members.get(a, set())) for a in acc_ids},
+            members={
+                a: set(snapshot.members.get(a, set())) if a in full_accounts else set()
+                for a in acc_ids
+            },
             accounts_of={
                 u: set(snapshot.accounts_of[u]) for u in user_ids if u in snapshot.accounts_of
             },
@@ -514,7 +552,8 @@ class IncrementalEvaluator:
         if total and (len(users) + len(accounts)) > self.full_share * total:
             return self._full(con, config, as_of, marks, "most entities changed")
         t3 = time.perf_counter()
-        fresh = evaluate_subset(con, config, as_of, snap, users, accounts)
+        light = not reads.features and reads.scores_from_traits
+        fresh = evaluate_subset(con, config, as_of, snap, users, accounts, light)
         if not reads.features:
             # Users read their primary account's traits and some of its scores only: the
             # users of an account whose traits or read scores changed are re-evaluated too.
@@ -526,7 +565,7 @@ class IncrementalEvaluator:
             }
             second = {u for u, a in snap.primary.items() if a in moved} - users
             if second:
-                more = evaluate_subset(con, config, as_of, snap, second, set())
+                more = evaluate_subset(con, config, as_of, snap, second, set(), light)
                 fresh.users.update(more.users)
                 fresh.matches.extend(more.matches)
                 fresh.sort()
