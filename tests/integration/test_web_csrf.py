@@ -143,3 +143,20 @@ def test_sign_in_out_and_cookie_flags(app_url: tuple[str, Settings]) -> None:
         redirect = client.get("/inbox?touch=high")
         assert redirect.status_code == 303
         assert redirect.headers["location"] == "/signin?next=/inbox%3Ftouch%3Dhigh"
+
+
+def test_repeated_failed_sign_ins_wait(app_url: tuple[str, Settings]) -> None:
+    url, _settings = app_url
+    with httpx.Client(base_url=url) as client:
+        found = CSRF_FIELD.search(client.get("/signin").text)
+        assert found is not None
+        token = found.group(1)
+
+        def attempt(email: str, password: str) -> int:
+            data = {"email": email, "password": password, "csrf_token": token}
+            return client.post("/signin", data=data).status_code
+
+        assert [attempt("bo@example.com", "wrong wrong") for _ in range(10)] == [401] * 10
+        assert attempt("bo@example.com", PASSWORD) == 429  # even the right one waits now
+        assert attempt("Bo@Example.com ", "wrong wrong") == 429  # the same email, spelled so
+        assert attempt("sam@example.com", PASSWORD) == 303  # other people are not held up
