@@ -17,6 +17,7 @@ Checking the version costs a few queries, so it is checked at most every
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import threading
 import time
@@ -41,6 +42,9 @@ TABLES = ("events", "trait_rows", "links", "memberships")
 RECHECK_SECONDS = 2.0
 
 
+_serials = itertools.count(1)
+
+
 @dataclass
 class Directory:
     """Identity and evaluation at ``as_of``; ``raw_ids`` maps a user to the ids messages carry."""
@@ -49,6 +53,7 @@ class Directory:
     snapshot: Snapshot
     evaluation: Evaluation | None
     raw_ids: dict[str, set[str]] = field(default_factory=dict)
+    serial: int = field(default_factory=lambda: next(_serials))  # tells builds apart
 
     def account_eval(self, account_id: str) -> EntityEval | None:
         return None if self.evaluation is None else self.evaluation.accounts.get(account_id)

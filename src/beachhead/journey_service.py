@@ -25,6 +25,7 @@ from beachhead.store import journey_queries as jq
 
 UNSTAGED = "unstaged"
 DEFAULT_CAP = 24
+GROUPED_KEEP = 32  # filter combinations remembered per lifecycle version
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,7 @@ class _StateView:
     stages: dict[str, tuple[str | None, datetime]]
     open_work: dict[str, dict[str, int]]
     teams: dict[str, set[str]] = field(default_factory=dict)
+    grouped: dict[tuple[Any, ...], Grouped] = field(default_factory=dict)
 
 
 _views: weakref.WeakKeyDictionary[Any, _StateView] = weakref.WeakKeyDictionary()
@@ -149,39 +151,17 @@ def board(
     d = directory(runtime, config)
     as_of = d.as_of
     view = state_view(runtime)
-    ids = _filtered(runtime, config, d, view, team, owner)
-    recorded, open_work = view.stages, view.open_work
-    band_key = _band_score(config)
     order = [s.key for s in config.stages] + [UNSTAGED]
     names = {**{s.key: s.name for s in config.stages}, UNSTAGED: "Unstaged"}
-    members: dict[str, list[str]] = {k: [] for k in order}
-    for a in ids:
-        if a in recorded:
-            stage = recorded[a][0] or UNSTAGED
-        else:
-            ev = d.account_eval(a)
-            stage = ev.stage if ev is not None and ev.stage else UNSTAGED
-        members.setdefault(stage, []).append(a)
+    ids, members, owners = _grouped(runtime, config, d, view, team, owner, tuple(order))
+    band_key = _band_score(config)
     columns = []
     for key in [*order, *(k for k in members if k not in order)]:
         accounts = members.get(key, [])
-
-        def rank(a: str) -> tuple[int, float, str]:
-            since = recorded.get(a, (None, None))[1]
-            return (
-                -sum(open_work.get(a, {}).values()),
-                since.timestamp() if since else float("inf"),
-                a,
-            )
-
-        accounts.sort(key=rank)
         shown = accounts if key == expand else accounts[:cap]
-        cards = [_card(d, a, recorded, open_work, band_key, as_of) for a in shown]
+        cards = [_card(d, a, view.stages, view.open_work, band_key, as_of) for a in shown]
         columns.append(Column(key, names.get(key, key), len(accounts), cards))
     start = as_of - timedelta(days=period_days)
-    owners = sorted(
-        {o for t in d.snapshot.accounts.values() if (o := _text(t.get("owner"))) is not None}
-    )
     return Board(
         as_of=as_of,
         columns=columns,
@@ -192,6 +172,56 @@ def board(
         owners=owners,
         teams=[t.key for t in config.teams],
     )
+
+
+Grouped = tuple[set[str], dict[str, list[str]], list[str]]
+
+
+def _grouped(
+    runtime: Runtime,
+    config: Config,
+    d: Directory,
+    view: _StateView,
+    team: str | None,
+    owner: str | None,
+    order: tuple[str, ...],
+) -> Grouped:
+    """The filtered accounts, grouped by stage and ranked (most open work, then longest in
+    the stage), and the owners to filter by; kept on the state view for this Directory
+    and these filters, since ranking 10k accounts is most of a board's time."""
+    key = (d.serial, team, owner, order)
+    hit = view.grouped.get(key)
+    if hit is not None:
+        return hit
+    recorded, open_work = view.stages, view.open_work
+    ids = _filtered(runtime, config, d, view, team, owner)
+    members: dict[str, list[str]] = {k: [] for k in order}
+    for a in ids:
+        if a in recorded:
+            stage = recorded[a][0] or UNSTAGED
+        else:
+            ev = d.account_eval(a)
+            stage = ev.stage if ev is not None and ev.stage else UNSTAGED
+        members.setdefault(stage, []).append(a)
+
+    def rank(a: str) -> tuple[int, float, str]:
+        since = recorded.get(a, (None, None))[1]
+        return (
+            -sum(open_work.get(a, {}).values()),
+            since.timestamp() if since else float("inf"),
+            a,
+        )
+
+    for accounts in members.values():
+        accounts.sort(key=rank)
+    owners = sorted(
+        {o for t in d.snapshot.accounts.values() if (o := _text(t.get("owner"))) is not None}
+    )
+    found: Grouped = (ids, members, owners)
+    if len(view.grouped) >= GROUPED_KEEP:
+        view.grouped.clear()
+    view.grouped[key] = found
+    return found
 
 
 def _card(
