@@ -201,3 +201,13 @@ def test_demo_serves_the_sign_in_and_the_printed_password_works(tmp_path: Path) 
     while (root / "serve.json").exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not (root / "serve.json").exists()
+
+
+def test_broken_definitions_fail_before_anything_is_built(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("version: 1\npqls: [\n", encoding="utf-8")
+    root = tmp_path / "d"
+    code, _, err = run_demo("--no-serve", *TINY, "--data", str(root), "--config", str(bad))
+    assert code == 1
+    assert err.startswith(f"error: {bad}:") and len(err.strip().splitlines()) == 1
+    assert not root.exists()

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
 from beachhead.demo.run import DEFAULT_DIR, REPLAY_DAYS, DemoResult
 from beachhead.demo.scale import parse_scale
+from beachhead.runtime import ServiceError
 
 demo_app = typer.Typer(
     name="demo",
@@ -87,7 +88,7 @@ def demo(
     try:
         if not no_serve:
             sock, url = run.bind(host or env.host, env.port if port is None else port)
-        with _PhaseBars(no_serve) as bars:
+        with _PhaseBars() as bars:
             result = run.build_demo(data, scale, seed, config, replay_days, password, phases=bars)
             if sock is None or url is None:
                 bars.stop()
@@ -103,7 +104,7 @@ def demo(
                 _report(result, real_url, fmt)
 
             run.serve_demo(result.settings, sock, url, ready)
-    except (run.DemoError, ValueError) as exc:
+    except (run.DemoError, ServiceError, ValueError) as exc:  # ValueError: a short password
         if sock is not None:
             sock.close()
         raise fail(str(exc).splitlines()[0], 2 if isinstance(exc, run.DemoError) else 1) from None
@@ -121,7 +122,7 @@ _LABELS = {
 class _PhaseBars:
     """A Rich bar per phase on stderr; a phase's bar appears when the phase begins."""
 
-    def __init__(self, no_serve: bool) -> None:
+    def __init__(self) -> None:
         self.progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -130,22 +131,22 @@ class _PhaseBars:
             console=Console(stderr=True),
         )
         self.tasks: dict[str, TaskID] = {}
-        self.no_serve = no_serve
         self._stopped = False
 
     def __enter__(self) -> _PhaseBars:
-        self.progress.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     def stop(self) -> None:
-        if not self._stopped:
+        if self.tasks and not self._stopped:  # started by the first phase
             self._stopped = True
             self.progress.stop()
 
     def begin(self, phase: str, total: int | None) -> None:
+        if not self.tasks:
+            self.progress.start()
         self.tasks[phase] = self.progress.add_task(_LABELS.get(phase, phase), total=total)
 
     def advance(self, phase: str, done: int, total: int | None = None) -> None:
