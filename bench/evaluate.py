@@ -403,7 +403,7 @@ def tables(results: list[SizeResult], pg: tuple[EngineRun, int] | None) -> list[
         " CPU: process CPU time, all threads (PostgreSQL's own CPU not included)",
         "the engine also fetches every entity's scores and stage and each match's evidence;"
         " the hand query returns (pql, entity, touch) only, checked equal to the engine's",
-        "best of 2 runs per side, alternating (1 at 30M); RSS = peak (VmHWM, reset per run)",
+        "best of 2 runs per side, alternating (1 run from 10M); RSS = peak (VmHWM, reset per run)",
         f"load average at the end: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} CPUs",
     ]
     if pg is None:
@@ -423,7 +423,7 @@ def run(
     sizes = sizes or (QUICK_SIZES if quick else SIZES)
     results = []
     for n in sizes:
-        results.append(measure_duckdb(n, repeats=1 if n >= 30_000_000 else 2))
+        results.append(measure_duckdb(n, repeats=1 if n >= 10_000_000 else 2))
         r = results[-1]
         print(
             f"evaluate {n:,}: engine {r.engine.seconds:.1f}s (cpu {r.engine.cpu:.1f}), "
