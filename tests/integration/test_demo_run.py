@@ -189,6 +189,10 @@ def test_demo_serves_the_sign_in_and_the_printed_password_works(tmp_path: Path) 
             assert answer.status_code == 303 and answer.headers["location"] == "/inbox"
             inbox = client.get("/inbox")
             assert inbox.status_code == 200 and email.group(1) in inbox.text
+        # a second demo on the folder being served is refused, and the first goes on
+        code, _, err = run_demo("--no-serve", *TINY, "--data", str(root))
+        assert code == 2 and "being served" in err and url.group(1) in err
+        assert httpx.get(url.group(1) + "/signin", timeout=30).status_code == 200
     finally:
         proc.send_signal(signal.SIGINT)
         try:
