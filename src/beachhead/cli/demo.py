@@ -66,7 +66,7 @@ def demo(
         Path,
         typer.Option(
             "--data",
-            help="The demo's own folder, emptied first if it holds a demo [./.beachhead-demo].",
+            help="The demo's own folder; a demo already there is replaced.",
         ),
     ] = DEFAULT_DIR,
     fmt: FormatOpt = Format.table,
