@@ -53,4 +53,3 @@ def test_bad_options_exit_2_with_one_line(cli: CliRunner, args: list[str], reaso
     assert result.exit_code == 2
     assert reason in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
-
