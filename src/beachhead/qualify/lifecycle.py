@@ -166,6 +166,8 @@ class StepResult:
     alerts: list[AlertNote] = field(default_factory=list)
     cursors: dict[str, int] = field(default_factory=dict)
     open_after: list[Qualification] = field(default_factory=list)
+    # what was evaluated: the store refreshes open qualifications' scores from it
+    evaluation: Evaluation | None = field(default=None, repr=False, compare=False)
 
 
 def qualification_id(pql: str, entity_id: str, qualified_at: datetime) -> str:
@@ -289,7 +291,7 @@ def evaluate_step(
             f"as_of {as_of.isoformat()} is before the latest recorded evaluation "
             f"({prior.last_as_of.isoformat()}); use --dry-run to look at the past"
         )
-    out = StepResult(as_of)
+    out = StepResult(as_of, evaluation=evaluation)
     # 2. stage history
     for account_id in sorted(evaluation.accounts):
         stage = evaluation.accounts[account_id].stage

@@ -1,4 +1,4 @@
-"""ORM models of the qualification tables (schema owned by migration 0002).
+"""ORM models of the qualification tables (schema owned by migrations 0002 and 0005).
 
 Qualifications with their evidence, the history of every status change and assignment,
 the journey stage history of accounts, the recorded evaluations, round-robin cursors, and
@@ -10,7 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from beachhead.store.state_models import Base
@@ -127,3 +138,25 @@ class LifecycleLockRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     counter: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+
+
+class QualificationScoreRow(Base):
+    """A qualification's entity's current value of one score (schema: migration 0005).
+
+    Written when the qualification is recorded and refreshed at every recorded evaluation
+    while it is open; a closed qualification keeps the values it had when it closed. The
+    inbox filters by ``band`` and sorts by ``points`` (ties by qualification id).
+    """
+
+    __tablename__ = "qualification_scores"
+    __table_args__ = (
+        Index("ix_qualification_scores_band", "score", "band", "points", "qualification_id"),
+        Index("ix_qualification_scores_points", "score", "points", "qualification_id"),
+    )
+
+    qualification_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("qualifications.id", ondelete="CASCADE"), primary_key=True
+    )
+    score: Mapped[str] = mapped_column(String(200), primary_key=True)
+    points: Mapped[float] = mapped_column(Float, nullable=False)
+    band: Mapped[str | None] = mapped_column(String(10), nullable=True)

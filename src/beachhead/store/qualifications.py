@@ -20,9 +20,9 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from beachhead.qualify.lifecycle import (
@@ -32,12 +32,14 @@ from beachhead.qualify.lifecycle import (
     StageChange,
     StepResult,
 )
+from beachhead.qualify.scores import qualification_scores
 from beachhead.store.qualification_models import (
     AccountStageRow,
     EvaluationRow,
     LifecycleLockRow,
     QualificationHistoryRow,
     QualificationRow,
+    QualificationScoreRow,
     RoutingCursorRow,
     StageHistoryRow,
 )
@@ -308,6 +310,7 @@ class QualificationStore:
                 ],
             )
         self.save_cursors(s, step.cursors)
+        self.refresh_scores(s, step)
         as_of = _naive(step.as_of)
         existing = s.scalar(select(EvaluationRow).where(EvaluationRow.as_of == as_of))
         now = datetime.now(UTC).replace(tzinfo=None)
@@ -324,3 +327,73 @@ class QualificationStore:
             existing.recorded_at, existing.open = now, len(step.open_after)
             existing.created += len(step.created)
         s.flush()
+
+    def refresh_scores(self, s: Session, step: StepResult) -> int:
+        """Bring open qualifications' scores to ``step``'s evaluation; rows written.
+
+        Only the difference is written (most scores stay put between evaluations), so
+        100k open qualifications cost one read of their rows and a few bulk statements.
+        Closed qualifications keep the values they had when they closed.
+        """
+        if step.evaluation is None:
+            return 0
+        want = {
+            (qid, key): (float(v.points), v.band)
+            for qid, scores in qualification_scores(step.evaluation, step.open_after).items()
+            for key, v in scores.items()
+        }
+        t = cast(Table, QualificationScoreRow.__table__)
+        have = {
+            (qid, key): (float(points), band)
+            for qid, key, points, band in s.execute(
+                select(t.c.qualification_id, t.c.score, t.c.points, t.c.band)
+                .join(QualificationRow, QualificationRow.id == t.c.qualification_id)
+                .where(QualificationRow.closed_at.is_(None))
+            )
+        }
+        new = [k for k in want if k not in have]
+        moved = [k for k, v in want.items() if k in have and have[k] != v]
+        gone = [k for k in have if k not in want]
+        if new:
+            s.execute(
+                t.insert(),
+                [
+                    {
+                        "qualification_id": q,
+                        "score": k,
+                        "points": want[q, k][0],
+                        "band": want[q, k][1],
+                    }
+                    for q, k in new
+                ],
+            )
+        if moved:
+            s.execute(
+                t.update()
+                .where(t.c.qualification_id == bindparam("q"), t.c.score == bindparam("k"))
+                .values(points=bindparam("p"), band=bindparam("b")),
+                [{"q": q, "k": k, "p": want[q, k][0], "b": want[q, k][1]} for q, k in moved],
+            )
+        if gone:
+            s.execute(
+                t.delete().where(
+                    t.c.qualification_id == bindparam("q"), t.c.score == bindparam("k")
+                ),
+                [{"q": q, "k": k} for q, k in gone],
+            )
+        return len(new) + len(moved) + len(gone)
+
+    def scores_of(self, ids: Sequence[str]) -> dict[str, dict[str, tuple[float, str | None]]]:
+        """Qualification id -> score key -> (points, band), as last recorded."""
+        out: dict[str, dict[str, tuple[float, str | None]]] = {}
+        if not ids:
+            return out
+        t = QualificationScoreRow
+        with self.state.session() as s:
+            for qid, key, points, band in s.execute(
+                select(t.qualification_id, t.score, t.points, t.band).where(
+                    t.qualification_id.in_(list(ids))
+                )
+            ):
+                out.setdefault(qid, {})[key] = (float(points), band)
+        return out
