@@ -39,6 +39,7 @@ from beachhead.rules.load import ConfigError, load_config
 from beachhead.rules.model import Config, EventCond, Level, MetricCond, iter_leaves
 from beachhead.rules.result import Evaluation, Match
 from beachhead.runtime import Runtime, ServiceError, service
+from beachhead.store.app_users import AppUserStore
 from beachhead.store.qualifications import QualificationStore
 
 if TYPE_CHECKING:
@@ -61,6 +62,16 @@ def parse_time(text: str, what: str = "--as-of") -> datetime:
 
 def now_utc() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def routing_config(state: StateStore, config: Config) -> Config:
+    """``config`` with the reps' away state kept in the app (so routing skips them).
+
+    Every path that routes (recorded and dry-run evaluations, replays, rep actions that
+    drain queues) goes through here, so a rep marked away in the app gets no new work
+    whichever edge started the evaluation.
+    """
+    return AppUserStore(state).config_with_away(config)
 
 
 def read_config(path: str | Path) -> Config:
@@ -297,6 +308,7 @@ def run_evaluation(
 ) -> Outcome:
     """Evaluate at ``as_of``; record, route and queue alerts unless ``dry_run``."""
     as_of = to_utc(as_of)
+    config = routing_config(runtime.state, config)
     store = QualificationStore(runtime.state)
     if dry_run:
         with runtime.state.session() as s:
@@ -367,6 +379,7 @@ def run_replay(
     outcome: Outcome | None = None
     prior: lc.Prior | None = None
     if dry_run:
+        config = routing_config(runtime.state, config)
         with runtime.state.session() as s:
             prior = store.load_prior(s)
         if prior.last_as_of is not None and times[0] < prior.last_as_of:
@@ -410,6 +423,7 @@ def _act(
     when: datetime,
 ) -> lc.Qualification:
     """Apply one rep action under the lifecycle lock, drain queues, record, queue alerts."""
+    config = routing_config(state, config)
     store = QualificationStore(state)
     with store.locked() as s:
         q = store.get(s, qualification_id)
@@ -519,7 +533,10 @@ def reassign(
 
 
 def _config_of(runtime: Runtime, payload: Mapping[str, Any]) -> Config:
-    return read_config(payload.get("config") or runtime.settings.config)
+    """The definitions a service call names, with the app's away state applied."""
+    return routing_config(
+        runtime.state, read_config(payload.get("config") or runtime.settings.config)
+    )
 
 
 @service("evaluate")
