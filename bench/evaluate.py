@@ -277,7 +277,9 @@ def _pg_database() -> Iterator[str | None]:
 def _copy_to_postgres(duck_path: Path, url: str) -> None:
     """The cached DuckDB store's rows into a fresh PostgreSQL store (CSV through COPY)."""
     PostgresEventStore(url).close()  # creates the schema
-    src = duckdb.connect(str(duck_path), read_only=True)
+    # Not read_only: DuckDB refuses a second, differently configured instance of a file
+    # that this process still has open (the store just measured on it).
+    src = duckdb.connect(str(duck_path))
     try:
         with (
             tempfile.TemporaryDirectory() as tmp,
