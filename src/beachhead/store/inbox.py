@@ -5,6 +5,11 @@ page 1,000 of 100k rows costs what page 1 does: the inbox indexes of migration 0
 (``priority, qualified_at, id`` overall, per team and per rep; ``qualified_at, id``)
 are read in order from the cursor on.
 
+Scores (migration 0005): with a ``score`` chosen, each row is joined to its value of that
+score (``qualification_scores``, kept current by every recorded evaluation), ``band``
+filters on it, and ``sort="score"`` orders by its points, highest first, ties by id, rows
+without that score (a user score on a PQA) last; the cursor then holds (points, id).
+
 Visibility is part of the query (``Visibility``): a rep's rows are restricted to
 their own and their team's, whatever else the filter says.
 """
@@ -16,16 +21,23 @@ import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true, tuple_
+from sqlalchemy.orm import Session
 
 from beachhead.qualify.lifecycle import Qualification
-from beachhead.store.qualification_models import AccountStageRow, QualificationRow
+from beachhead.store.qualification_models import (
+    AccountStageRow,
+    QualificationRow,
+    QualificationScoreRow,
+)
 from beachhead.store.qualifications import _to_q
 from beachhead.store.state import StateStore
 
-SORTS = ("priority", "recency")
+SORTS = ("priority", "recency", "score")
+BANDS = ("high", "medium", "low")
 COUNT_CAP = 1000  # counting stops here: "1000+" costs about what a page does, any filter
 STATUS_CHOICES = ("open", "all")  # besides each lifecycle status
 
@@ -77,6 +89,8 @@ class InboxQuery:
     sort: str = "priority"
     after: str | None = None
     limit: int = 50
+    score: str | None = None  # a score key: rows carry it; ``band`` and sort "score" need it
+    band: str | None = None
 
 
 @dataclass
@@ -86,17 +100,22 @@ class InboxPage:
     next_cursor: str | None
     total_exact: bool = True  # False: there are more than ``total``
     stages: dict[str, str | None] = field(default_factory=dict)  # account -> current stage
+    # qualification id -> score key -> (points, band): every recorded score of the rows
+    scores: dict[str, dict[str, tuple[float, str | None]]] = field(default_factory=dict)
 
 
 def _iso(t: datetime) -> str:
     return t.isoformat()
 
 
-def encode_cursor(sort: str, q: Qualification) -> str:
+def encode_cursor(sort: str, q: Qualification, points: float | None = None) -> str:
+    """The keyset of ``q`` in ``sort``; for the score sort, ``points`` is its score's."""
     t = q.qualified_at.astimezone(UTC).replace(tzinfo=None)
     key: list[object] = [sort, _iso(t), q.id]
     if sort == "priority":
         key.insert(1, q.priority)
+    if sort == "score":
+        key = [sort, points, q.id]
     return base64.urlsafe_b64encode(orjson.dumps(key)).decode().rstrip("=")
 
 
@@ -108,6 +127,11 @@ def decode_cursor(sort: str, cursor: str) -> tuple[object, ...]:
         if sort == "priority":
             _s, priority, t, qid = raw
             return (int(priority), datetime.fromisoformat(t), str(qid))
+        if sort == "score":
+            _s, points, qid = raw
+            if points is not None and not isinstance(points, int | float):
+                raise TypeError("points")
+            return (None if points is None else float(points), str(qid))
         _s, t, qid = raw
         return (datetime.fromisoformat(t), str(qid))
     except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError) as exc:
@@ -138,11 +162,40 @@ def _where(query: InboxQuery) -> list[ColumnElement[bool]]:
                 select(AccountStageRow.account_id).where(AccountStageRow.stage == query.stage)
             )
         )
+    if query.band:
+        out.append(QualificationScoreRow.band == query.band)
     return out
 
 
-def _ordered(stmt: Select[QualificationRow], query: InboxQuery) -> Select[QualificationRow]:
+def _joined(stmt: Select[Any], query: InboxQuery) -> Select[Any]:
+    """``stmt`` joined to the chosen score's row (outer: rows without it stay)."""
+    if not query.score:
+        return stmt
+    sc = QualificationScoreRow
+    return stmt.outerjoin(
+        sc, and_(sc.qualification_id == QualificationRow.id, sc.score == query.score)
+    )
+
+
+def _ordered(stmt: Select[Any], query: InboxQuery) -> Select[Any]:
     q = QualificationRow
+    if query.sort == "score":
+        points = QualificationScoreRow.points
+        if query.after:
+            after_points, after_id = decode_cursor("score", query.after)
+            if after_points is None:  # in the tail of rows without the score
+                stmt = stmt.where(points.is_(None), q.id < after_id)
+            else:
+                stmt = stmt.where(
+                    or_(
+                        points.is_(None),
+                        and_(
+                            points.is_not(None),
+                            tuple_(points, q.id) < tuple_(after_points, after_id),
+                        ),
+                    )
+                )
+        return stmt.order_by(points.is_(None), points.desc(), q.id.desc())
     if query.sort == "priority":
         if query.after:
             stmt = stmt.where(
@@ -157,6 +210,20 @@ def _ordered(stmt: Select[QualificationRow], query: InboxQuery) -> Select[Qualif
     return stmt.order_by(q.qualified_at.desc(), q.id.desc())
 
 
+def _scores_of(s: Session, ids: Sequence[str]) -> dict[str, dict[str, tuple[float, str | None]]]:
+    out: dict[str, dict[str, tuple[float, str | None]]] = {}
+    if not ids:
+        return out
+    sc = QualificationScoreRow
+    for qid, key, points, band in s.execute(
+        select(sc.qualification_id, sc.score, sc.points, sc.band).where(
+            sc.qualification_id.in_(list(ids))
+        )
+    ):
+        out.setdefault(qid, {})[key] = (float(points), band)
+    return out
+
+
 class InboxStore:
     def __init__(self, state: StateStore) -> None:
         self.state = state
@@ -164,13 +231,23 @@ class InboxStore:
     def page(self, query: InboxQuery) -> InboxPage:
         if query.sort not in SORTS:
             raise BadCursor(f"sort must be one of {', '.join(SORTS)}")
+        if (query.sort == "score" or query.band) and not query.score:
+            raise BadCursor("sorting or filtering by band needs a score")
+        if query.band and query.band not in BANDS:
+            raise BadCursor(f"band must be one of {', '.join(BANDS)}")
         where = _where(query)
         limit = max(1, min(query.limit, 500))
-        stmt = _ordered(select(QualificationRow).where(and_(*where)), query).limit(limit + 1)
+        base = _joined(select(QualificationRow), query).where(and_(true(), *where))
+        stmt = _ordered(base, query).limit(limit + 1)
         with self.state.session() as s:
             rows = [_to_q(r) for r in s.scalars(stmt)]
-            capped = select(QualificationRow.id).where(and_(*where)).limit(COUNT_CAP + 1)
+            capped = (
+                _joined(select(QualificationRow.id), query)
+                .where(and_(true(), *where))
+                .limit(COUNT_CAP + 1)
+            )
             total = int(s.scalar(select(func.count()).select_from(capped.subquery())) or 0)
+            scores = _scores_of(s, [r.id for r in rows])
             accounts = {r.account_id for r in rows if r.account_id}
             stages = (
                 {
@@ -186,9 +263,17 @@ class InboxStore:
             )
         more = len(rows) > limit
         rows = rows[:limit]
-        cursor = encode_cursor(query.sort, rows[-1]) if more and rows else None
+        cursor = None
+        if more and rows:
+            last = scores.get(rows[-1].id, {}).get(query.score or "")
+            cursor = encode_cursor(query.sort, rows[-1], None if last is None else last[0])
         return InboxPage(
-            rows, min(total, COUNT_CAP), cursor, total_exact=total <= COUNT_CAP, stages=stages
+            rows,
+            min(total, COUNT_CAP),
+            cursor,
+            total_exact=total <= COUNT_CAP,
+            stages=stages,
+            scores=scores,
         )
 
     def get(self, qualification_id: str, visibility: Visibility) -> Qualification | None:

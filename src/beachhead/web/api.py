@@ -9,6 +9,7 @@ pages apply (see ``web/inbox.py``). Every route declares its response model, so
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,11 @@ class Evidence(BaseModel):
     sentence: str | None = None
 
 
+class ScoreOut(BaseModel):
+    points: float
+    band: str | None = Field(None, description="high, medium or low; null without bands")
+
+
 class QualificationOut(BaseModel):
     """A qualification in the shape of ``evaluate --format json``, plus its current stage."""
 
@@ -64,6 +70,11 @@ class QualificationOut(BaseModel):
     team: str | None
     rep: str | None
     stage: str | None = Field(None, description="the account's current journey stage")
+    scores: dict[str, ScoreOut] = Field(
+        default_factory=dict,
+        description="the entity's scores at the latest recorded evaluation (a user's PQL: "
+        "the user's and its account's account-level scores)",
+    )
     evidence: list[Evidence]
 
 
@@ -114,7 +125,11 @@ class Deleted(BaseModel):
     deleted: bool
 
 
-def qualification_out(q: lc.Qualification, stage: str | None = None) -> QualificationOut:
+def qualification_out(
+    q: lc.Qualification,
+    stage: str | None = None,
+    scores: Mapping[str, tuple[float, str | None]] | None = None,
+) -> QualificationOut:
     return QualificationOut(
         id=q.id,
         pql=q.pql,
@@ -129,6 +144,7 @@ def qualification_out(q: lc.Qualification, stage: str | None = None) -> Qualific
         team=q.team,
         rep=q.rep,
         stage=stage,
+        scores={k: ScoreOut(points=p, band=b) for k, (p, b) in (scores or {}).items()},
         evidence=[
             Evidence(**{k: e.get(k) for k in ("path", "held", "value", "sentence")})
             for e in q.evidence
@@ -162,7 +178,9 @@ def list_qualifications(
     team: str = Query("", description="a team key"),
     stage: str = Query("", description="the account's current journey stage"),
     status: str = Query("open", description="open, all, or one lifecycle status"),
-    sort: str = Query("priority", description="priority or recency"),
+    sort: str = Query("priority", description="priority, recency or score (needs `score`)"),
+    score: str = Query("", description="a score key: filter by `band`, sort by its points"),
+    band: str = Query("", description="high, medium or low (needs `score`)"),
     after: str = Query("", description="the previous page's next_cursor"),
     limit: int = Query(50, ge=1, le=500),
     user: AppUser = Depends(deps.current_user),
@@ -177,13 +195,16 @@ def list_qualifications(
             "stage": stage,
             "status": status,
             "sort": sort,
+            "score": score,
+            "band": band,
             "after": after,
         }
     )
     page = inbox.load_page(request, user, f, limit)
     return QualificationPage(
         qualifications=[
-            qualification_out(q, page.stages.get(q.account_id or "")) for q in page.rows
+            qualification_out(q, page.stages.get(q.account_id or ""), page.scores.get(q.id))
+            for q in page.rows
         ],
         total=page.total,
         total_exact=page.total_exact,
@@ -200,9 +221,10 @@ def get_qualification(
     request: Request, qualification_id: str, user: AppUser = Depends(deps.current_user)
 ) -> QualificationDetail:
     q = inbox.visible(request, user, qualification_id)
-    history = QualificationStore(deps.state(request)).history(q.id)
+    store = QualificationStore(deps.state(request))
+    history = store.history(q.id)
     return QualificationDetail(
-        qualification=qualification_out(q),
+        qualification=qualification_out(q, scores=store.scores_of([q.id]).get(q.id)),
         history=[
             HistoryEntry(
                 at=c.at,

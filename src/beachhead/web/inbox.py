@@ -26,6 +26,7 @@ from beachhead.qualify import lifecycle as lc
 from beachhead.rules.model import Config, Motion, Touch
 from beachhead.store.app_users import AppUser
 from beachhead.store.inbox import (
+    BANDS,
     SORTS,
     BadCursor,
     InboxPage,
@@ -68,6 +69,8 @@ class Filters:
     stage: str = ""
     status: str = "open"
     sort: str = "priority"
+    score: str = ""  # a score key (beachhead.yml ``scores``): shown, filtered by band, sorted by
+    band: str = ""
     after: str = ""
 
     @classmethod
@@ -84,6 +87,7 @@ class Filters:
             "status": ("open", "all", *lc.STATUSES),
             "touch": ("", *(t.value for t in Touch)),
             "motion": ("", *(m.value for m in Motion)),
+            "band": ("", *BANDS),
         }
         for name, choices in checks.items():
             value = getattr(f, name)
@@ -126,7 +130,17 @@ def visibility(user: AppUser, config: Config) -> Visibility:
     return Visibility(False, spellings(user.email, config_reps(config)), user.team)
 
 
+def _check_score(config: Config, f: Filters) -> None:
+    """A named score must be defined; band and the score sort need one (else a 422)."""
+    if f.score and f.score not in config.scores:
+        known = ", ".join(config.scores) or "none defined"
+        raise HTTPException(422, f"score must be one of the defined scores ({known})")
+    if not f.score and (f.band or f.sort == "score"):
+        raise HTTPException(422, "band and sort=score need a score")
+
+
 def build_query(user: AppUser, config: Config, f: Filters, limit: int = PAGE_SIZE) -> InboxQuery:
+    _check_score(config, f)
     scope = f.scope or default_scope(user)
     if scope == "all" and not user.can("manager"):
         raise HTTPException(403, "seeing every team's qualifications needs the manager role")
@@ -157,6 +171,8 @@ def build_query(user: AppUser, config: Config, f: Filters, limit: int = PAGE_SIZ
         sort=f.sort,
         after=f.after or None,
         limit=limit,
+        score=f.score or None,
+        band=f.band or None,
     )
 
 
@@ -213,6 +229,20 @@ def act(
         raise HTTPException(409, str(exc)) from exc
 
 
+def row_scores(
+    scores: Mapping[str, tuple[float, str | None]], chosen: str = ""
+) -> list[dict[str, Any]]:
+    """A row's scores for display: the chosen one only, else all, by key."""
+    keys = [chosen] if chosen else sorted(scores)
+    return [
+        {"key": k, "points": _num(scores[k][0]), "band": scores[k][1]} for k in keys if k in scores
+    ]
+
+
+def _num(points: float) -> float | int:
+    return int(points) if float(points).is_integer() else points
+
+
 def evidence_sentences(q: lc.Qualification) -> list[dict[str, Any]]:
     return [
         {"sentence": e.get("sentence") or e.get("path"), "held": e.get("held", True)}
@@ -229,6 +259,8 @@ def _choices(config: Config) -> dict[str, Any]:
         "stages": [(s.key, s.name) for s in config.stages],
         "statuses": ["open", *lc.STATUSES, "all"],
         "sorts": list(SORTS),
+        "scores": [(k, sc.name or k) for k, sc in config.scores.items()],
+        "bands": list(BANDS),
         "reps": config_reps(config),
     }
 
@@ -263,6 +295,7 @@ def inbox(request: Request, user: AppUser = Depends(deps.current_user)) -> Respo
                     "q": q,
                     "evidence": evidence_sentences(q),
                     "stage": page.stages.get(q.account_id or ""),
+                    "scores": row_scores(page.scores.get(q.id, {}), f.score),
                 }
                 for q in page.rows
             ],
