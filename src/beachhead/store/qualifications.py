@@ -343,19 +343,26 @@ class QualificationStore:
             for key, v in scores.items()
         }
         t = cast(Table, QualificationScoreRow.__table__)
+        conn = s.connection()  # plain rows: no ORM layer over 100k+ tuples
         have = {
-            (qid, key): (float(points), band)
-            for qid, key, points, band in s.execute(
+            (qid, key): (points, band)
+            for qid, key, points, band in conn.execute(
                 select(t.c.qualification_id, t.c.score, t.c.points, t.c.band)
                 .join(QualificationRow, QualificationRow.id == t.c.qualification_id)
                 .where(QualificationRow.closed_at.is_(None))
             )
         }
-        new = [k for k in want if k not in have]
-        moved = [k for k, v in want.items() if k in have and have[k] != v]
-        gone = [k for k in have if k not in want]
+        new: list[tuple[str, str]] = []
+        moved: list[tuple[str, str]] = []
+        for k, v in want.items():
+            old = have.pop(k, None)
+            if old is None:
+                new.append(k)
+            elif old != v:
+                moved.append(k)
+        gone = list(have)  # open qualifications' scores the evaluation no longer has
         if new:
-            s.execute(
+            conn.execute(
                 t.insert(),
                 [
                     {
@@ -368,14 +375,14 @@ class QualificationStore:
                 ],
             )
         if moved:
-            s.execute(
+            conn.execute(
                 t.update()
                 .where(t.c.qualification_id == bindparam("q"), t.c.score == bindparam("k"))
                 .values(points=bindparam("p"), band=bindparam("b")),
                 [{"q": q, "k": k, "p": want[q, k][0], "b": want[q, k][1]} for q, k in moved],
             )
         if gone:
-            s.execute(
+            conn.execute(
                 t.delete().where(
                     t.c.qualification_id == bindparam("q"), t.c.score == bindparam("k")
                 ),
