@@ -13,9 +13,11 @@ the last full ``Evaluation`` and, at the next ``as_of``, recomputes only:
 - **windows that moved:** the entities of every activity that left a window between the
   two ``as_of``\\ s (``within``, ``first_seen``/``last_seen`` windows and ``N ago``
   bounds on them);
-- the accounts of those users, then every user whose primary account is among the
-  accounts (a user-level definition reads its primary account's columns);
-- the current matches of a PQL whose evidence sentences read ``as_of`` ("21 days ago").
+- the accounts of those users, then the users whose primary account's traits or read
+  scores changed (all users of those accounts when users read account metrics).
+
+The kept matches of a PQL whose evidence says "21 days ago" (first_seen/last_seen) get
+that sentence re-worded for the new ``as_of`` (``redate``); nothing else in them moves.
 
 Everything else keeps its previous result, which cannot have changed. Results are
 identical to a full evaluation (``tests/backends/test_incremental.py`` checks it step by
@@ -36,7 +38,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,6 +63,7 @@ from beachhead.engine.values import Ctx
 from beachhead.ingest.identity import Snapshot
 from beachhead.ingest.message import ACTIVITY_TYPES
 from beachhead.rules.durations import to_utc
+from beachhead.rules.explain import sentence
 from beachhead.rules.model import (
     Aggregate,
     Condition,
@@ -467,6 +470,26 @@ def _merge(
     return out
 
 
+def redate(match: Match, config: Config, as_of: datetime) -> Match:
+    """``match`` with its first_seen/last_seen sentences re-worded for ``as_of``.
+
+    Those sentences say "21 days ago"; the value (an ISO time) and whether the leaf held
+    are unchanged for an entity that nothing touched (a leaf that can flip with the clock
+    is covered by the windows), so the sentence is the only part that moves.
+    """
+    leaves = iter_leaves(config.pql(match.pql).when)
+    evidence = []
+    for leaf, e in zip(leaves, match.evidence, strict=True):
+        if isinstance(leaf, EventCond) and leaf.aggregate in (
+            Aggregate.FIRST_SEEN,
+            Aggregate.LAST_SEEN,
+        ):
+            said = datetime.fromisoformat(e.value) if isinstance(e.value, str) else e.value
+            e = replace(e, sentence=sentence(leaf, said, e.held, as_of))
+        evidence.append(e)
+    return replace(match, evidence=evidence)
+
+
 def _scores(ev: Evaluation, account: str, keys: frozenset[str]) -> Any:
     e = ev.accounts.get(account)
     return None if e is None else {k: e.scores.get(k) for k in keys}
@@ -539,10 +562,6 @@ class IncrementalEvaluator:
         accounts = {g for g in groups if g in snap.accounts} | _changed_accounts(old, snap)
         for u in list(users):
             accounts |= snap.accounts_of.get(u, set()) | old.accounts_of.get(u, set())
-        if as_of != last.as_of:
-            for m in last.evaluation.matches:
-                if m.pql in clock.dated_pqls:
-                    (accounts if m.level == Level.ACCOUNT.value else users).add(m.entity_id)
         accounts &= snap.accounts.keys()
         users &= snap.users.keys()
         reads = account_reads(config)
@@ -572,6 +591,14 @@ class IncrementalEvaluator:
                 users |= second
         t4 = time.perf_counter()
         merged = _merge(last.evaluation, fresh, snap, users, accounts)
+        if as_of != last.as_of and clock.dated_pqls:
+            recomputed = {(m.pql, m.entity_id) for m in fresh.matches}
+            merged.matches = [
+                redate(m, config, as_of)
+                if m.pql in clock.dated_pqls and (m.pql, m.entity_id) not in recomputed
+                else m
+                for m in merged.matches
+            ]
         self.last = Checkpoint(as_of, config, merged, snap, marks)
         return StepInfo(
             merged,
