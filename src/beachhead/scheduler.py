@@ -21,8 +21,7 @@ whose ``as_of`` is before the latest recorded one (another process's clock, or a
 ``beachhead evaluate --as-of`` in the future) is skipped, not an error.
 
 Choices: ``as_of`` has millisecond precision (a whole second would add up to a second of
-latency); an evaluation that changes nothing (no qualification, stage, cursor or alert)
-writes nothing, not even its ``evaluations`` row; a missing or invalid definitions file
+latency); a missing or invalid definitions file
 skips the round with a warning (logged once per version of the file).
 """
 
@@ -49,6 +48,7 @@ from beachhead.lifecycle_service import (
     account_facts,
     facts_builder,
     record_step,
+    routing_config,
 )
 from beachhead.qualify import lifecycle as lc
 from beachhead.rules.load import ConfigError, load_config
@@ -159,6 +159,7 @@ class ContinuousEvaluator:
         if config is None:
             return RunResult(as_of or self.clock(), False, "no valid definitions")
         runtime = self.runtime
+        config = routing_config(runtime.state, config)  # reps marked away, as evaluate does
         store = QualificationStore(runtime.state)
         with self._lock, evaluation_lock(runtime.state):
             when = as_of or self.clock()
@@ -176,20 +177,11 @@ class ContinuousEvaluator:
                 if prior.last_as_of is not None and when < prior.last_as_of:
                     return RunResult(when, False, "overtaken by another evaluation", step=info)
                 step = lc.evaluate_step(config, prior, info.evaluation, accounts, facts)
-                changed = bool(
-                    step.created
-                    or step.updated
-                    or step.changes
-                    or step.stage_changes
-                    or step.alerts
-                    or step.cursors
-                )
-                if changed:
-                    record_step(store, s, config, step)
+                record_step(store, s, config, step)  # also refreshes open ones' scores
         return RunResult(
             when,
-            changed,
-            "" if changed else "nothing changed",
+            True,
+            "",
             len(step.created),
             len(step.alerts) if config.alerts else 0,
             info,
