@@ -95,6 +95,8 @@ class Filters:
                 raise HTTPException(
                     422, f"{name} must be one of {', '.join(c for c in choices if c)}"
                 )
+        if not f.score and (f.band or f.sort == "score"):
+            raise HTTPException(422, "band and sort=score need a score")
         return f
 
     def params(self, **changes: str) -> dict[str, str]:
@@ -130,17 +132,15 @@ def visibility(user: AppUser, config: Config) -> Visibility:
     return Visibility(False, spellings(user.email, config_reps(config)), user.team)
 
 
-def _check_score(config: Config, f: Filters) -> None:
-    """A named score must be defined; band and the score sort need one (else a 422)."""
+def check_score(config: Config, f: Filters) -> None:
+    """A named score must be one of beachhead.yml's ``scores`` (else a 422)."""
     if f.score and f.score not in config.scores:
         known = ", ".join(config.scores) or "none defined"
         raise HTTPException(422, f"score must be one of the defined scores ({known})")
-    if not f.score and (f.band or f.sort == "score"):
-        raise HTTPException(422, "band and sort=score need a score")
 
 
 def build_query(user: AppUser, config: Config, f: Filters, limit: int = PAGE_SIZE) -> InboxQuery:
-    _check_score(config, f)
+    check_score(config, f)
     scope = f.scope or default_scope(user)
     if scope == "all" and not user.can("manager"):
         raise HTTPException(403, "seeing every team's qualifications needs the manager role")
@@ -385,6 +385,7 @@ def save_view(
     params.pop("ok", None)
     params.pop("view", None)
     f = Filters.from_params(params)
+    check_score(deps.config(request), f)
     if shared and not user.team:
         raise HTTPException(422, "sharing a view needs a team (users-admin set-team)")
     try:
