@@ -1,9 +1,13 @@
-"""The planned features of one level, computed in ONE grouped aggregation over the events.
+"""The planned features of one level, computed over ONE read of the events.
 
-Every event aggregate of a level (``rules/plan.py``) becomes one filtered aggregate
-(``count``/``sum``/``min``/``max``/``mean``/``nunique`` with ``where=``) of a single
-``group_by(entity).aggregate(...)``: the events are read once per level, however many
-conditions there are.
+Every plain event aggregate of a level (``rules/plan.py``: count, sum, avg, min, max,
+first/last seen) becomes one filtered aggregate of a single ``group_by(key)``. Distinct
+counts (distinct_users, days_active, active_users, distinct_values) are first grouped per
+(key, user) or (key, day) with one "any row passed" flag per feature, then counted per key:
+``count(DISTINCT ...) FILTER`` makes DuckDB fan the stream out once per distinct aggregate,
+which was most of an evaluation's time (bench/evaluate.py). The events are read once per
+level, however many conditions there are; ``where`` filters parse a row's JSON only when
+the row is that event.
 
 The activity stream (definitions.md, "Entities" and "Attribution"):
 
@@ -106,13 +110,20 @@ def attributed(stream: ir.Table, snap: Uploaded) -> ir.Table:
 
 
 def _filters(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.BooleanValue:
-    """The event name, the window and every ``where`` of an event feature, ANDed."""
-    out: ir.BooleanValue = t.event == feature.event
+    """The event name, the window and every ``where`` of an event feature, ANDed.
+
+    The ``where`` comparisons sit under ``CASE WHEN event = ...``, so the JSON of a row is
+    parsed only when the row is that event (a bare AND is evaluated for every row)."""
+    is_event: ir.BooleanValue = t.event == feature.event
+    out = is_event
     window = _window(t.ts, feature, ctx)
     if window is not None:
         out = out & window
-    for f in feature.where:
-        out = out & compare(property_value(t.props, f.property), f.cmp, ctx)
+    if feature.where:
+        where: ir.BooleanValue = ibis.literal(True)
+        for f in feature.where:
+            where = where & compare(property_value(t.props, f.property), f.cmp, ctx)
+        out = out & is_event.ifelse(where, False)
     return out
 
 
@@ -139,8 +150,9 @@ def event_aggregate(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.Value:
     if agg is Aggregate.LAST_SEEN:
         return t.ts.max(where=cond)
     assert feature.property is not None
-    num = property_value(t.props, feature.property).num
-    assert num is not None
+    parsed = property_value(t.props, feature.property).num
+    assert parsed is not None
+    num = (t.event == feature.event).ifelse(parsed, ibis.null("float64"))
     cond = cond & num.notnull()
     if agg is Aggregate.SUM:
         return num.sum(where=cond)
@@ -199,10 +211,51 @@ def needed_names(features: tuple[Feature, ...]) -> set[str] | None:
     return {f.event for f in features if f.kind is FeatureKind.EVENT and f.event is not None}
 
 
+def _per_user(f: Feature) -> bool:
+    """Counted as distinct users (or their trait values): pre-aggregated per (key, user)."""
+    if f.kind is FeatureKind.EVENT:
+        return f.aggregate is Aggregate.DISTINCT_USERS
+    return f.metric in (Metric.ACTIVE_USERS, Metric.DISTINCT_VALUES)
+
+
+def _per_day(f: Feature) -> bool:
+    """Counted as distinct UTC days: pre-aggregated per (key, day)."""
+    if f.kind is FeatureKind.EVENT:
+        return f.aggregate is Aggregate.DAYS_ACTIVE
+    return f.metric is Metric.DAYS_ACTIVE
+
+
+def _flags(t: ir.Table, features: list[Feature], ctx: Ctx) -> dict[str, ir.Value]:
+    """Per group: did any row pass the feature's filters (its window, for a metric)?"""
+    out: dict[str, ir.Value] = {}
+    for f in features:
+        cond = _filters(t, f, ctx) if f.kind is FeatureKind.EVENT else _window(t.ts, f, ctx)
+        out[f"g_{f.id}"] = (t.ts.notnull() if cond is None else cond).any()
+    return out
+
+
+def _dv_keys(snap: Uploaded, dvs: list[Feature]) -> ir.Table:
+    """The typed distinct key of each user's trait (computed once per user: small)."""
+    u = snap.users
+    traits = u.u_traits.cast("json")
+    return u.select(
+        dv_user=u.user_id,
+        **{f"dv_{f.id}": distinct_key(from_json(json_path(traits, f.of or ()))) for f in dvs},
+    )
+
+
 def compute(
     level: Level, features: tuple[Feature, ...], events: ir.Table, snap: Uploaded, ctx: Ctx
 ) -> ir.Table | None:
-    """The stream features of ``level``: ``key`` + one column per feature (one pass)."""
+    """The stream features of ``level``: ``key`` + one column per feature.
+
+    Plain aggregates (count, sum, ..., first/last seen) are one grouped pass over the
+    stream. Distinct counts are not ``count(DISTINCT ...) FILTER`` over the stream (DuckDB
+    fans the stream out once per distinct aggregate: most of the time at 10M events):
+    the stream is first grouped by (key, user) and by (key, day) with one "any row passed"
+    flag per feature, and the flags are counted per key. The parts are joined on key
+    (the same keys: every part groups the same stream).
+    """
     mine = tuple(f for f in features if f.kind is FeatureKind.EVENT or is_stream_metric(f))
     if not mine:
         return None
@@ -210,29 +263,39 @@ def compute(
     stream = activity(events, snap, ctx, needed_names(mine), reads_props)
     if level is Level.ACCOUNT:
         stream = attributed(stream, snap)
-        dvs = [
-            f for f in mine if f.kind is FeatureKind.METRIC and f.metric is Metric.DISTINCT_VALUES
-        ]
-        if dvs:
-            # The typed key is computed once per user (small), then joined to the stream.
-            u = snap.users
-            traits = u.u_traits.cast("json")
-            keys = u.select(
-                dv_user=u.user_id,
-                **{
-                    f"dv_{f.id}": distinct_key(from_json(json_path(traits, f.of or ())))
-                    for f in dvs
-                },
-            )
-            joined = stream.left_join(keys, stream.user == keys.dv_user)
-            stream = joined.select(*stream.columns, *(f"dv_{f.id}" for f in dvs))
-        key = stream.account
+        stream = stream.mutate(key=stream.account)
     else:
-        key = stream.user
-    aggs = {
-        f.id: event_aggregate(stream, f, ctx)
-        if f.kind is FeatureKind.EVENT
-        else stream_metric(stream, f, ctx)
-        for f in mine
-    }
-    return stream.group_by(key=key).aggregate(**aggs)
+        stream = stream.mutate(key=stream.user)
+    users = [f for f in mine if _per_user(f)]
+    days = [f for f in mine if _per_day(f)]
+    plain = [f for f in mine if not _per_user(f) and not _per_day(f)]
+    parts: list[ir.Table] = []
+    if plain:
+        aggs = {f.id: event_aggregate(stream, f, ctx) for f in plain}
+        parts.append(stream.group_by("key").aggregate(**aggs))
+    if users:
+        per = stream.group_by("key", "user").aggregate(**_flags(stream, users, ctx))
+        dvs = [f for f in users if f.metric is Metric.DISTINCT_VALUES]
+        if dvs:
+            keys = _dv_keys(snap, dvs)
+            j = per.left_join(keys, per.user == keys.dv_user)
+            per = j.select(*per.columns, *(f"dv_{f.id}" for f in dvs))
+        counts: dict[str, ir.Value] = {
+            f.id: (
+                per[f"dv_{f.id}"].nunique(where=per[f"g_{f.id}"])
+                if f.metric is Metric.DISTINCT_VALUES
+                else per.user.count(where=per[f"g_{f.id}"])
+            )
+            for f in users
+        }
+        parts.append(per.group_by("key").aggregate(**counts))
+    if days:
+        by_day = stream.mutate(day=stream.ts.date())
+        per = by_day.group_by("key", "day").aggregate(**_flags(by_day, days, ctx))
+        counts = {f.id: per.day.count(where=per[f"g_{f.id}"]) for f in days}
+        parts.append(per.group_by("key").aggregate(**counts))
+    out = parts[0]
+    for part in parts[1:]:
+        j = out.inner_join(part, out.key == part.key)
+        out = j.select(*out.columns, *part.columns[1:])
+    return out

@@ -85,8 +85,13 @@ def test_template_feature_pass_sql(level: Level, dialect: str) -> None:
     assert sql == path.read_text("utf-8")
 
 
-@pytest.mark.parametrize("level", [Level.USER, Level.ACCOUNT])
-def test_one_grouped_aggregation_per_level(level: Level) -> None:
+@pytest.mark.parametrize(
+    ("level", "groupings"),
+    # plain aggregates: 1; distinct days (both levels): 2 (per key and day, then per key);
+    # distinct users (account level): 2 (per key and user, then per key)
+    [(Level.USER, 3), (Level.ACCOUNT, 5)],
+)
+def test_one_grouped_aggregation_per_level(level: Level, groupings: int) -> None:
     sql = _template_sql(level, "duckdb")
-    assert sql.count("GROUP BY") == 1
+    assert sql.count("GROUP BY") == groupings
     assert sql.count('FROM "events"') == 1  # the events are read once
