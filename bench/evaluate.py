@@ -330,7 +330,9 @@ def _identity_cpu(e: EngineRun) -> float:
     return e.steps.cpu.get("resolve", 0.0) + e.steps.cpu.get("upload", 0.0)
 
 
-def tables(results: list[SizeResult], pg: tuple[EngineRun, int] | None) -> list[BenchTable]:
+def tables(
+    results: list[SizeResult], pg: tuple[EngineRun, int] | None, pg_tried: bool = True
+) -> list[BenchTable]:
     """Three tables: engine vs hand SQL, the engine's steps, and the sizes' shapes."""
     main = BenchTable(
         "evaluate: 24 definitions, engine vs one hand-written query (seconds)",
@@ -408,7 +410,7 @@ def tables(results: list[SizeResult], pg: tuple[EngineRun, int] | None) -> list[
         "best of 2 runs per side, alternating (1 run from 10M); RSS = peak (VmHWM, reset per run)",
         f"load average at the end: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} CPUs",
     ]
-    if pg is None:
+    if pg is None and pg_tried:
         main.notes.append("PostgreSQL not reachable: no postgres row")
     return [main, steps, sizes]
 
@@ -435,7 +437,7 @@ def run(
             flush=True,
         )
     pg = measure_postgres(sizes[0]) if postgres else None
-    return tables(results, pg)
+    return tables(results, pg, postgres)
 
 
 def describe(n: int) -> str:
