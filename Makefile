@@ -35,7 +35,7 @@ typecheck: install
 	$(BIN)/mypy
 
 # The full suite: every backend, slow suites included.
-test: install postgres lint typecheck
+test: install postgres chromium lint typecheck
 	$(BIN)/pytest -q
 
 # The quick loop: no slow suites.
