@@ -10,18 +10,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-PG_ADMIN_URL = os.environ.get("BEACHHEAD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from pgdb import PG_ADMIN_URL, PG_AVAILABLE
 
-
-def _pg_available() -> bool:
-    try:
-        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
-            return True
-    except psycopg.OperationalError:
-        return False
-
-
-PG_AVAILABLE = _pg_available()
 if os.environ.get("CI") and not PG_AVAILABLE:  # CI must test PostgreSQL, never skip it
     raise RuntimeError(f"PostgreSQL is required in CI and {PG_ADMIN_URL} does not answer")
 

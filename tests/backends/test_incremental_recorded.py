@@ -66,7 +66,7 @@ def _second_pg(request: pytest.FixtureRequest) -> str:
 
     import psycopg
 
-    from conftest import PG_ADMIN_URL
+    from pgdb import PG_ADMIN_URL
 
     name = f"bh_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:

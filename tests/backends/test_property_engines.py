@@ -36,7 +36,7 @@ from beachhead.rules.result import Evaluation
 from beachhead.store.events import EventStore
 from beachhead.store.events_duckdb import DuckDBEventStore
 from beachhead.store.events_postgres import PostgresEventStore
-from conftest import PG_ADMIN_URL, PG_AVAILABLE
+from pgdb import PG_ADMIN_URL, PG_AVAILABLE
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 USERS = ["u1", "u2", "u3", "u4"]

@@ -74,7 +74,7 @@ def served(
     if request.param == "postgres":
         import psycopg
 
-        from conftest import PG_ADMIN_URL, PG_AVAILABLE
+        from pgdb import PG_ADMIN_URL, PG_AVAILABLE
 
         if not PG_AVAILABLE:
             pytest.skip("PostgreSQL on 127.0.0.1:5432 is not available")
