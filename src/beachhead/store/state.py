@@ -116,17 +116,49 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if parsed.database and parsed.database != ":memory:":
+        _ensure_wal(Path(parsed.database))
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
     return engine
+
+
+def _ensure_wal(db: Path, wait_s: float = 30.0) -> None:
+    """Put a SQLite file in WAL mode once, under the migration file lock.
+
+    WAL is a property of the file, so one switch serves every later connection. The switch
+    needs an exclusive lock, and SQLite may answer it "database is locked" at once instead
+    of waiting on its busy handler while other processes open the same fresh file (seen in
+    CI with four processes starting together); so the switch is made by one process at a
+    time and retried until ``wait_s`` has passed.
+    """
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + wait_s
+    with Path(str(db) + ".migrate.lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        while True:
+            conn = sqlite3.connect(db, timeout=wait_s)
+            try:
+                mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() == "wal":
+                    return
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+            finally:
+                conn.close()
 
 
 @contextlib.contextmanager
