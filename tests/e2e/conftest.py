@@ -13,38 +13,17 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import ADMIN, CHROMIUM, CHROMIUM_ARGS, PASSWORD, Server, sign_in
 
 from beachhead.demo_load import DemoFolder, load_demo
 from beachhead.lifecycle_service import read_config
 from beachhead.store.app_users import AppUserStore
 from beachhead.store.qualifications import QualificationStore
 from beachhead.store.state import StateStore
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
-PASSWORD = "correct horse battery"
-ADMIN = "admin@example.com"
-
-
-@dataclass
-class Server:
-    url: str
-    demo: DemoFolder
-    rep: str  # a rep of a team holding unassigned queue work
-    proc: subprocess.Popen[bytes]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -134,16 +113,6 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
-def sign_in(page: Any, url: str, email: str, password: str = PASSWORD) -> None:
-    """Through the form, as a person does: the app sends an anonymous visitor to sign in."""
-    page.goto(f"{url}/inbox")
-    assert "/signin" in page.url
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{url}/inbox**")
-
-
 @pytest.fixture
 def rep_page(browser: Any, server: Server) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
@@ -160,8 +129,3 @@ def admin_page(browser: Any, server: Server) -> Iterator[Any]:
     sign_in(page, server.url, ADMIN)
     yield page
     context.close()
-
-
-def shot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

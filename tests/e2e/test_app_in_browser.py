@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from conftest import Server, shot
+from browser_support import Server, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
