@@ -1,6 +1,7 @@
 """Day-by-day replay in process, on both backends, against records worked out by hand.
 
-Same scenario as tests/integration/test_evaluate_cli.py (see its docstring for the days):
+The scenario is tests/data/replay_free_to_paid.yaml (its comments give the days), shared with
+tests/integration/test_evaluate_cli.py:
 q1 (u1, 03-03, rep a) expires on 03-07; q2 (u2, 03-04, rep b) converts on 03-06 when acme
 reaches stage team; the cooldown keeps u1 out on 03-08; q3 (u1, 03-09, rep a) stays open.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
 from beachhead import lifecycle_service as svc
 from beachhead.config import Settings
@@ -23,41 +25,12 @@ from beachhead.rules.load import load_text
 from beachhead.runtime import Runtime
 from beachhead.store.qualifications import QualificationStore
 
-CONFIG = """
-pqls:
-  - key: free_to_paid
-    name: Free to paid
-    level: user
-    priority: 10
-    when: {all: [{event: Report Created, within: 3d, count: {gte: 2}}]}
-    expires_after: 4d
-    cooldown: 2d
-stages:
-  - {key: free, name: Free, when: {trait: account.plan, in: [free]}}
-  - {key: team, name: Team, when: {trait: account.plan, in: [team]}}
-teams:
-  - key: t
-    reps: [{email: a@x.com}, {email: b@x.com}]
-routing:
-  - {team: t}
-"""
-
-
-def _msg(kind: str, user: str, ts: str, **extra: Any) -> dict[str, Any]:
-    return {"type": kind, "userId": user, "timestamp": ts, **extra}
-
-
-EVENTS = [
-    _msg("group", "u1", "2026-02-28T00:00:00Z", groupId="beta", traits={"plan": "free"}),
-    _msg("group", "u2", "2026-02-28T00:00:00Z", groupId="acme", traits={"plan": "free"}),
-    _msg("track", "u1", "2026-03-01T10:00:00Z", event="Report Created"),
-    _msg("track", "u1", "2026-03-02T10:00:00Z", event="Report Created"),
-    _msg("track", "u2", "2026-03-02T12:00:00Z", event="Report Created"),
-    _msg("track", "u2", "2026-03-03T12:00:00Z", event="Report Created"),
-    _msg("group", "u2", "2026-03-05T10:00:00Z", groupId="acme", traits={"plan": "team"}),
-    _msg("track", "u1", "2026-03-07T10:00:00Z", event="Report Created"),
-    _msg("track", "u1", "2026-03-07T11:00:00Z", event="Report Created"),
-]
+# the scenario (definitions, messages and the days worked out by hand) is a data file
+SCENARIO = YAML(typ="safe", pure=True).load(
+    Path(__file__).parents[1] / "data" / "replay_free_to_paid.yaml"
+)
+CONFIG: str = SCENARIO["definitions"]
+EVENTS: list[dict[str, Any]] = SCENARIO["messages"]
 START = datetime(2026, 3, 1, tzinfo=UTC)
 END = datetime(2026, 3, 10, tzinfo=UTC)
 

@@ -1,18 +1,7 @@
 """``beachhead evaluate`` / ``qualifications`` as subprocesses, on DuckDB+SQLite and PostgreSQL.
 
-The scenario below is worked out by hand (day-by-day replay, as_of at midnight UTC):
-
-PQL free_to_paid: ``Report Created`` at least twice within 3 days; expires after 4d;
-cooldown 2d; touch high; one team ``t`` (a, b) by round robin. u1 is in beta, u2 in acme
-(both plan free from 02-28); acme moves to plan team on 03-05 10:00.
-
-- 03-03: u1 has 03-01 10:00 and 03-02 10:00 -> q1 (u1) created, rep a.
-- 03-04: u2 has 03-02 12:00 and 03-03 12:00 -> q2 (u2) created, rep b.
-- 03-06: acme reached stage team (was free) -> q2 converted; stage history free -> team.
-- 03-07: q1 untouched and 03-07 >= 03-03 + 4d -> expired.
-- 03-08: u1 holds again (03-07 10:00, 11:00) but 03-08 < 03-07 + 2d cooldown -> nothing.
-- 03-09: cooldown over -> q3 (u1) created, rep a (the rotation continues after b).
-- 03-10: nothing new; q3 stays open.
+The scenario is worked out by hand, day by day, in tests/data/replay_free_to_paid.yaml
+(shared with tests/backends/test_lifecycle_replay.py, which replays it in process).
 """
 
 from __future__ import annotations
@@ -22,44 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 from test_serve import Server, cli
 
-CONFIG = """\
-version: 1
-pqls:
-  - key: free_to_paid
-    name: Free to paid
-    level: user
-    priority: 10
-    when: {all: [{event: Report Created, within: 3d, count: {gte: 2}}]}
-    expires_after: 4d
-    cooldown: 2d
-stages:
-  - {key: free, name: Free, when: {trait: account.plan, in: [free]}}
-  - {key: team, name: Team, when: {trait: account.plan, in: [team]}}
-teams:
-  - key: t
-    reps: [{email: a@x.com}, {email: b@x.com}]
-routing:
-  - {team: t}
-"""
-
-
-def _msg(kind: str, user: str, ts: str, **extra: Any) -> dict[str, Any]:
-    return {"type": kind, "userId": user, "timestamp": ts, **extra}
-
-
-EVENTS = [
-    _msg("group", "u1", "2026-02-28T00:00:00Z", groupId="beta", traits={"plan": "free"}),
-    _msg("group", "u2", "2026-02-28T00:00:00Z", groupId="acme", traits={"plan": "free"}),
-    _msg("track", "u1", "2026-03-01T10:00:00Z", event="Report Created"),
-    _msg("track", "u1", "2026-03-02T10:00:00Z", event="Report Created"),
-    _msg("track", "u2", "2026-03-02T12:00:00Z", event="Report Created"),
-    _msg("track", "u2", "2026-03-03T12:00:00Z", event="Report Created"),
-    _msg("group", "u2", "2026-03-05T10:00:00Z", groupId="acme", traits={"plan": "team"}),
-    _msg("track", "u1", "2026-03-07T10:00:00Z", event="Report Created"),
-    _msg("track", "u1", "2026-03-07T11:00:00Z", event="Report Created"),
-]
+# the scenario (definitions, messages and the days worked out by hand) is a data file
+SCENARIO = YAML(typ="safe", pure=True).load(
+    Path(__file__).parents[1] / "data" / "replay_free_to_paid.yaml"
+)
+CONFIG: str = SCENARIO["definitions"]
+EVENTS: list[dict[str, Any]] = SCENARIO["messages"]
 KEYS = [
     "id",
     "pql",
