@@ -58,8 +58,10 @@ from beachhead.engine.evaluate import (
     _user_table,
     evaluate,
 )
-from beachhead.engine.snapshot import resolve_from_tables, upload
+from beachhead.engine.identity_incremental import IdentityState, NeedFull, read_rows
+from beachhead.engine.snapshot import upload
 from beachhead.engine.values import Ctx
+from beachhead.ingest.freemail import builtin_free_mail
 from beachhead.ingest.identity import Snapshot
 from beachhead.ingest.message import ACTIVITY_TYPES
 from beachhead.rules.durations import to_utc
@@ -383,6 +385,11 @@ class Checkpoint:
     evaluation: Evaluation
     snapshot: Snapshot
     marks: dict[str, Mark]
+    identity: IdentityState
+
+
+def _seqs(marks: dict[str, Mark]) -> dict[str, int]:
+    return {name: m.seq for name, m in marks.items()}
 
 
 @dataclass
@@ -511,14 +518,25 @@ class IncrementalEvaluator:
     def reset(self) -> None:
         self.last = None
 
+    def _mail(self) -> frozenset[str]:
+        return frozenset(builtin_free_mail()) if self.free_mail is None else self.free_mail
+
     def _full(
-        self, con: Any, config: Config, as_of: datetime, marks: dict[str, Mark], reason: str
+        self,
+        con: Any,
+        config: Config,
+        as_of: datetime,
+        marks: dict[str, Mark],
+        reason: str,
+        identity: IdentityState | None = None,
     ) -> StepInfo:
         t0 = time.perf_counter()
-        snap = resolve_from_tables(con, as_of, self.free_mail)
+        if identity is None:
+            identity = IdentityState.load(con, as_of, self._mail(), _seqs(marks))
+        snap = identity.snap
         t1 = time.perf_counter()
         result = evaluate(con, config, as_of, snap, free_mail=self.free_mail)
-        self.last = Checkpoint(as_of, config, result, snap, marks)
+        self.last = Checkpoint(as_of, config, result, snap, marks, identity)
         return StepInfo(
             result,
             snap,
@@ -555,11 +573,18 @@ class IncrementalEvaluator:
         t0 = time.perf_counter()
         raws, groups = _touched(con, last, as_of, clock.windows)
         t1 = time.perf_counter()
-        snap = resolve_from_tables(con, as_of, self.free_mail)
+        identity = last.identity
+        try:
+            rows = read_rows(con, as_of, _seqs(marks), (last.as_of, _seqs(last.marks)), False)
+            # every raw id of an event that became visible (the others were named already)
+            rows.named = raws
+            snap, delta = identity.advance(rows, as_of, _seqs(marks))
+        except NeedFull:
+            return self._full(con, config, as_of, marks, "identity needs a full resolve")
         t2 = time.perf_counter()
         old = last.snapshot
-        users = {snap.user(r) for r in raws} | _changed_users(old, snap)
-        accounts = {g for g in groups if g in snap.accounts} | _changed_accounts(old, snap)
+        users = {snap.user(r) for r in raws} | delta.users
+        accounts = {g for g in groups if g in snap.accounts} | delta.accounts
         for u in list(users):
             accounts |= snap.accounts_of.get(u, set()) | old.accounts_of.get(u, set())
         accounts &= snap.accounts.keys()
@@ -569,7 +594,7 @@ class IncrementalEvaluator:
             users |= {u for u, a in snap.primary.items() if a in accounts}
         total = len(snap.users) + len(snap.accounts)
         if total and (len(users) + len(accounts)) > self.full_share * total:
-            return self._full(con, config, as_of, marks, "most entities changed")
+            return self._full(con, config, as_of, marks, "most entities changed", identity)
         t3 = time.perf_counter()
         light = not reads.features and reads.scores_from_traits
         fresh = evaluate_subset(con, config, as_of, snap, users, accounts, light)
@@ -599,7 +624,7 @@ class IncrementalEvaluator:
                 else m
                 for m in merged.matches
             ]
-        self.last = Checkpoint(as_of, config, merged, snap, marks)
+        self.last = Checkpoint(as_of, config, merged, snap, marks, identity)
         return StepInfo(
             merged,
             snap,
