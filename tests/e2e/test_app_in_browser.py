@@ -82,6 +82,27 @@ def test_account_view_from_the_journey_board(rep_page: Any, server: Server) -> N
     assert page.evaluate(UNLABELLED) == []
 
 
+BOARD_FIT = """() => { const b = document.querySelector('.board').getBoundingClientRect();
+  return Array.from(document.querySelectorAll('.board-column')).map(c => {
+    const r = c.getBoundingClientRect();
+    return {name: c.querySelector('h2 span').textContent, left: r.left, right: r.right,
+            boardLeft: b.left, boardRight: b.right}; }); }"""
+
+
+def test_journey_board_shows_every_stage_column_at_1400_px(rep_page: Any, server: Server) -> None:
+    page = rep_page  # a 1400 x 900 viewport
+    page.goto(f"{server.url}/journey")
+    columns = page.evaluate(BOARD_FIT)
+    assert len(columns) >= 6  # the demo's five stages and Unstaged
+    clipped = [
+        c["name"]
+        for c in columns
+        if c["left"] < c["boardLeft"] or c["right"] > c["boardRight"] + 0.5
+    ]
+    assert clipped == [], columns
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 1400
+
+
 def test_journey_filter_by_owner(rep_page: Any, server: Server) -> None:
     page = rep_page
     page.goto(f"{server.url}/journey")
