@@ -22,6 +22,7 @@ The edges (CLI, JSON API, web app, scheduler) call these functions; the decision
 from __future__ import annotations
 
 import importlib
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,7 +44,6 @@ from beachhead.store.app_users import AppUserStore
 from beachhead.store.qualifications import QualificationStore
 
 if TYPE_CHECKING:
-    from beachhead.config import Settings
     from beachhead.rules.model import Leaf
     from beachhead.store.state import StateStore
 
@@ -114,15 +114,91 @@ def sort_key(q: lc.Qualification) -> tuple[str, str, datetime]:
 # --------------------------------------------------------------------------- facts
 
 
-def _snapshot(settings: Settings, runtime: Runtime, as_of: datetime) -> Snapshot:
-    events = runtime.events
-    return resolve(
-        events.trait_rows(as_of),
-        events.links(as_of),
-        events.memberships(as_of),
-        as_of,
-        load_free_mail(settings.free_mail_file),
+def _utc_ts(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+class Identity:
+    """Identity at the times of one evaluation or replay, from rows read once.
+
+    The trait rows, links, memberships and each raw id's first message (userId, else
+    anonymousId) are read from the events store up to ``until``; ``at(t)`` resolves identity
+    at any ``t <= until`` with ``ingest.identity.resolve``, exactly as the engine would from
+    the tables (``engine.snapshot.resolve_from_tables``), and returns the previous snapshot
+    when no row became visible since. The engine and the lifecycle share that snapshot, so
+    identity is resolved once per evaluation, not once in each.
+
+    A message stored while a replay runs (the store's count changed) makes the next ``at``
+    read the rows again; rows imported from CSV meanwhile are seen by the next replay.
+    """
+
+    def __init__(self, runtime: Runtime, until: datetime) -> None:
+        self._events = runtime.events
+        self._until = to_utc(until)
+        self.free_mail = load_free_mail(runtime.settings.free_mail_file)
+        self._last: tuple[tuple[int, ...], Snapshot] | None = None
+        self.reads = 0  # how many times the rows were read (tests)
+        self.resolves = 0  # how many snapshots were resolved (tests)
+        self._read()
+
+    def _read(self) -> None:
+        events = self._events
+        self._count = events.count()
+        self.trait_rows = events.trait_rows(self._until)
+        self.links = events.links(self._until)
+        self.memberships = events.memberships(self._until)
+        firsts = sorted((_utc_ts(ts), raw) for raw, ts in _first_seen(events, self._until))
+        self._named_ts = [ts for ts, _ in firsts]
+        self._named = [raw for _, raw in firsts]
+        self._trait_ts = sorted(_utc_ts(r.ts) for r in self.trait_rows)
+        self._link_ts = sorted(_utc_ts(lk.ts) for lk in self.links)
+        self._member_ts = sorted(_utc_ts(m.ts) for m in self.memberships)
+        self._last = None
+        self.reads += 1
+
+    def at(self, as_of: datetime) -> Snapshot:
+        t = to_utc(as_of)
+        if t > self._until:
+            raise ValueError(f"identity was read up to {iso(self._until)}, asked at {iso(t)}")
+        if self._events.count() != self._count:
+            self._read()
+        seen = (
+            bisect_right(self._trait_ts, t),
+            bisect_right(self._link_ts, t),
+            bisect_right(self._member_ts, t),
+            bisect_right(self._named_ts, t),
+        )
+        if self._last is not None and self._last[0] == seen:
+            return self._last[1]
+        snap = resolve(
+            self.trait_rows,
+            self.links,
+            self.memberships,
+            t,
+            self.free_mail,
+            sorted(self._named[: seen[3]]),
+        )
+        self._last = (seen, snap)
+        self.resolves += 1
+        return snap
+
+
+def _first_seen(events: Any, until: datetime) -> list[tuple[str, datetime]]:
+    """Each raw id (userId, else anonymousId) of a message at or before ``until``, and when
+    it was first seen (one grouped query)."""
+    import ibis
+
+    ev = events.ibis().table("events")
+    cutoff = ibis.literal(to_utc(until).replace(tzinfo=None), type="timestamp")
+    expr = (
+        ev.filter(ev.ts <= cutoff)
+        .select(raw=ev.user_id.coalesce(ev.anonymous_id), ts=ev.ts)
+        .filter(lambda t: t.raw.notnull())
+        .group_by("raw")
+        .aggregate(first=lambda t: t.ts.min())
     )
+    data = expr.to_pyarrow()
+    return list(zip(data.column("raw").to_pylist(), data.column("first").to_pylist(), strict=True))
 
 
 def _text(value: Any) -> str | None:
@@ -284,17 +360,21 @@ class Outcome:
         }
 
 
-def _decide(runtime: Runtime, config: Config, as_of: datetime, prior: lc.Prior) -> lc.StepResult:
-    evaluation = _evaluate(runtime, config, as_of)
-    snap = _snapshot(runtime.settings, runtime, evaluation.as_of)
+def _decide(
+    runtime: Runtime, config: Config, as_of: datetime, prior: lc.Prior, identity: Identity
+) -> lc.StepResult:
+    snap = identity.at(as_of)
+    evaluation = _evaluate(runtime, config, as_of, snap)
     facts = facts_builder(evaluation, snap, _activity_truths(runtime, config, evaluation.as_of))
     return lc.evaluate_step(config, prior, evaluation, account_facts(evaluation, snap), facts)
 
 
-def _evaluate(runtime: Runtime, config: Config, as_of: datetime) -> Evaluation:
+def _evaluate(runtime: Runtime, config: Config, as_of: datetime, snap: Snapshot) -> Evaluation:
     from beachhead.services import compute_evaluation
 
-    return compute_evaluation(runtime.settings, runtime.events, config, to_utc(as_of))
+    return compute_evaluation(
+        runtime.settings, runtime.events, config, to_utc(as_of), snapshot=snap
+    )
 
 
 def record_step(store: QualificationStore, s: Session, config: Config, step: lc.StepResult) -> None:
@@ -304,25 +384,35 @@ def record_step(store: QualificationStore, s: Session, config: Config, step: lc.
 
 
 def run_evaluation(
-    runtime: Runtime, config: Config, as_of: datetime, dry_run: bool = False
+    runtime: Runtime,
+    config: Config,
+    as_of: datetime,
+    dry_run: bool = False,
+    identity: Identity | None = None,
+    routed: bool = False,
 ) -> Outcome:
-    """Evaluate at ``as_of``; record, route and queue alerts unless ``dry_run``."""
+    """Evaluate at ``as_of``; record, route and queue alerts unless ``dry_run``.
+
+    ``identity``: rows already read (a replay reads them once); ``routed``: ``config``
+    already went through ``routing_config``.
+    """
     as_of = to_utc(as_of)
-    config = routing_config(runtime.state, config)
+    if not routed:
+        config = routing_config(runtime.state, config)
     store = QualificationStore(runtime.state)
     if dry_run:
         with runtime.state.session() as s:
             prior = store.load_prior(s)
         if prior.last_as_of is not None and as_of < prior.last_as_of:
             prior = lc.Prior()
-        step = _decide(runtime, config, as_of, prior)
+        step = _decide(runtime, config, as_of, prior, identity or Identity(runtime, as_of))
         return Outcome(as_of, step.open_after, {q.id for q in step.created}, recorded=False)
     with runtime.state.session() as s:  # fail fast, before the (slow) evaluation
         latest = store.latest_as_of(s)
     if latest is not None and as_of < latest:
         raise ServiceError(_going_back(as_of, latest))
-    evaluation = _evaluate(runtime, config, as_of)
-    snap = _snapshot(runtime.settings, runtime, evaluation.as_of)
+    snap = (identity or Identity(runtime, as_of)).at(as_of)
+    evaluation = _evaluate(runtime, config, as_of, snap)
     facts = facts_builder(evaluation, snap, _activity_truths(runtime, config, evaluation.as_of))
     accounts = account_facts(evaluation, snap)
     with store.locked() as s:
@@ -378,8 +468,16 @@ def run_replay(
     created: set[str] = set()
     outcome: Outcome | None = None
     prior: lc.Prior | None = None
+    if not dry_run:  # fail fast, before reading anything
+        with runtime.state.session() as s:
+            latest = store.latest_as_of(s)
+        if latest is not None and times[0] < latest:
+            raise ServiceError(_going_back(times[0], latest))
+    # Done once, not per step: the reps' away state (nothing else changes it during the
+    # replay) and identity's rows (each step resolves only when a row became visible).
+    config = routing_config(runtime.state, config)
+    identity = Identity(runtime, times[-1])
     if dry_run:
-        config = routing_config(runtime.state, config)
         with runtime.state.session() as s:
             prior = store.load_prior(s)
         if prior.last_as_of is not None and times[0] < prior.last_as_of:
@@ -388,11 +486,11 @@ def run_replay(
         if progress is not None:
             progress(i, len(times), t)
         if prior is not None:
-            result = _decide(runtime, config, t, prior)
+            result = _decide(runtime, config, t, prior, identity)
             prior = lc.advance(prior, result)
             outcome = Outcome(t, result.open_after, {q.id for q in result.created}, False)
         else:
-            outcome = run_evaluation(runtime, config, t)
+            outcome = run_evaluation(runtime, config, t, identity=identity, routed=True)
         created |= outcome.new_ids
         steps.append({"as_of": iso(t), "created": len(outcome.new_ids), "open": len(outcome.open)})
     assert outcome is not None

@@ -16,6 +16,7 @@ from beachhead.rules.result import Evaluation
 
 if TYPE_CHECKING:
     from beachhead.config import Settings
+    from beachhead.ingest.identity import Snapshot
     from beachhead.rules.model import Config
     from beachhead.store.events import EventStore
 
@@ -37,12 +38,17 @@ def compute_evaluation(
     config: Config,
     as_of: datetime,
     engine: EngineName = "auto",
+    snapshot: Snapshot | None = None,
 ) -> Evaluation:
-    """Scores, stages and PQL matches of every user and account at ``as_of``."""
+    """Scores, stages and PQL matches of every user and account at ``as_of``.
+
+    ``snapshot``: identity at ``as_of`` when the caller resolved it already (the compiled
+    engine uses it instead of resolving again; the oracle derives its own).
+    """
     free_mail = load_free_mail(settings.free_mail_file)
     if engine == "compiled" or (engine == "auto" and compiled_engine_available()):
         compiled = importlib.import_module("beachhead.engine.evaluate")
-        result: Evaluation = compiled.evaluate(events, config, as_of, free_mail=free_mail)
+        result: Evaluation = compiled.evaluate(events, config, as_of, snapshot, free_mail=free_mail)
         return result
     from beachhead.rules import reference
 
