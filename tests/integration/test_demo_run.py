@@ -98,6 +98,10 @@ def test_replay_reaches_every_motion_with_conversions_and_stage_moves(tmp_path: 
     # the report matches the stores
     assert sum(report["qualifications"].values()) == len(found)
     assert report["stage_moves"] == len(moves)
+    # wall and CPU seconds per phase (the replay does real work: it cannot take no CPU)
+    built = ["generate", "import", "replay", "people"]
+    assert list(report["timings"]) == built == list(report["cpu"])
+    assert report["cpu"]["replay"] > 0 and all(v >= 0 for v in report["cpu"].values())
 
 
 def test_rerun_starts_clean_and_a_foreign_folder_is_refused(tmp_path: Path) -> None:
@@ -112,6 +116,9 @@ def test_rerun_starts_clean_and_a_foreign_folder_is_refused(tmp_path: Path) -> N
     code, out, err = run_demo("--no-serve", *TINY, "--data", str(root), "--password", "2nd-pass!")
     assert code == 0, err
     assert "started clean" in out
+    timings = r"^Timings: generate [\d.]+s, import .*load average ([\d.]+|n/a)\)$"
+    assert re.search(timings, out, re.M)
+    assert re.search(r"^CPU: +generate [\d.]+s, import [\d.]+s, replay [\d.]+s", out, re.M)
     assert not (root / "stray.txt").exists()
     assert stat.S_IMODE((root / MARKER).stat().st_mode) == 0o600  # it holds the password
     assert orjson.loads((root / MARKER).read_bytes())["sign_in"]["password"] == "2nd-pass!"

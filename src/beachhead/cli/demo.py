@@ -8,6 +8,7 @@ the URL and the sign-in. The work is ``demo/run.py``; this module draws a Rich b
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -97,8 +98,11 @@ def demo(
             bars.begin("serve", None)
             ready_at = time.perf_counter()
 
+            cpu_at = time.process_time()
+
             def ready(real_url: str) -> None:
                 result.timings["serve"] = time.perf_counter() - ready_at
+                result.cpu["serve"] = time.process_time() - cpu_at
                 bars.end("serve")
                 bars.stop()
                 _report(result, real_url, fmt)
@@ -173,6 +177,14 @@ def _evaluations(result: DemoResult) -> str:
     )
 
 
+def _load() -> str:
+    """The 1-minute load average ("n/a" where the OS has none): timings depend on it."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except (AttributeError, OSError):
+        return "n/a"
+
+
 def _report(result: DemoResult, url: str | None, fmt: Format) -> None:
     """What was built and how to sign in: JSON alone on stdout, or lines for people."""
     if fmt is Format.json:
@@ -188,13 +200,16 @@ def _report(result: DemoResult, url: str | None, fmt: Format) -> None:
     quals = ", ".join(f"{k} {v}" for k, v in result.qualifications.items()) or "none"
     statuses = ", ".join(f"{k} {v}" for k, v in result.statuses.items()) or "none"
     times = ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items())
+    cpu = ", ".join(f"{k} {v:.1f}s" for k, v in result.cpu.items())
     say(
         f"Built {result.messages:,} messages, {result.accounts:,} accounts and "
         f"{result.users:,} users in {result.root}/ "
         f"({_evaluations(result)}; {result.rejected} rejected lines)"
     )
     say(f"Qualifications: {quals} ({statuses}); {result.stage_moves} stage moves")
-    say(f"Timings: {times}")
+    say(f"Timings: {times} (wall clock; load average {_load()})")
+    if cpu:
+        say(f"CPU:     {cpu} (this process, all threads)")
     say("")
     if url is not None:
         say(f"Beachhead demo is serving on {url}")
