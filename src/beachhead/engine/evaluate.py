@@ -30,6 +30,7 @@ import ibis.expr.types as ir
 from beachhead.engine.conditions import ACCOUNT_PREFIX, Scope, band_column, score_column
 from beachhead.engine.errors import Unsupported
 from beachhead.engine.features import compute, distinct_key, fill_zero, is_stream_metric, json_path
+from beachhead.engine.prepared import prepare
 from beachhead.engine.snapshot import Uploaded, resolve_from_tables, upload
 from beachhead.engine.values import Ctx, from_json
 from beachhead.ingest.identity import Snapshot
@@ -47,7 +48,7 @@ from beachhead.rules.model import (
     TraitCond,
     iter_leaves,
 )
-from beachhead.rules.plan import Feature, FeatureKind, Plan, plan
+from beachhead.rules.plan import Feature, FeatureKind, Plan
 from beachhead.rules.result import EntityEval, Evaluation, LeafEvidence, Match, ScoreValue
 
 SUPPORTED_BACKENDS = frozenset({"duckdb", "postgres"})
@@ -375,24 +376,10 @@ def evaluate(
     cutoff = to_utc(as_of)
     if snapshot is None:
         snapshot = resolve_from_tables(con, cutoff, free_mail)
-    ctx = Ctx(as_of=cutoff, backend=con.name, array_lambdas=_prepare(con))
-    p = plan(config)
-    result = Evaluation(as_of=cutoff)
+    lambdas = _prepare(con)
     up = upload(con, snapshot)
-    temps = _Temps(con, [])
     try:
-        events = con.table("events")
-        accounts = temps.make("accounts", _account_table(events, up, config, p, ctx))
-        users = temps.make("users", _user_table(events, up, accounts, config, p, ctx))
-        result.accounts = _entities(accounts, "account_id", Level.ACCOUNT, config, True)
-        result.users = _entities(users, "user_id", Level.USER, config, False)
-        for pql in config.pqls:
-            table, id_col = (
-                (accounts, "account_id") if pql.level is Level.ACCOUNT else (users, "user_id")
-            )
-            result.matches.extend(_matches(table, id_col, pql, snapshot, config, p, ctx))
+        prepared = prepare(con, config, stitched=up.stitched > 0, array_lambdas=lambdas)
+        return prepared.run(con, cutoff, up, snapshot)
     finally:
-        temps.drop()
         up.drop()
-    result.sort()
-    return result

@@ -24,7 +24,7 @@ Missing values: over no events ``count``/``distinct_users``/``days_active``/``su
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import ibis
 import ibis.expr.types as ir
@@ -73,8 +73,9 @@ def activity(
 ) -> ir.Table:
     """Visible activity with its stitched user: user, cgid, event, ts (and props if asked:
     carrying the JSON through the joins costs time when no feature reads it)."""
-    as_of = ibis.literal(ctx.as_of_naive, type="timestamp")
-    ev = events.filter(events.ts <= as_of, events.type.isin(sorted(ACTIVITY_TYPES)))
+    ev = events.filter(
+        events.ts <= ctx.ts_before(timedelta(0)), events.type.isin(sorted(ACTIVITY_TYPES))
+    )
     if names is not None:
         ev = ev.filter(ev.event.isin(sorted(names)))
     extra = {"props": ev.properties} if props else {}
@@ -131,8 +132,7 @@ def _window(ts: ir.TimestampValue, feature: Feature, ctx: Ctx) -> ir.BooleanValu
     """``as_of - within < ts`` (``ts <= as_of`` holds for the whole stream), or None."""
     if feature.within is None:
         return None
-    start = ibis.literal(ctx.as_of_naive - feature.within, type="timestamp")
-    return ts > start
+    return ts > ctx.ts_before(feature.within)
 
 
 def event_aggregate(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.Value:

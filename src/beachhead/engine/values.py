@@ -14,7 +14,7 @@ value satisfies only ``exists: false`` (definitions.md, "Semantics").
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import ibis
@@ -32,15 +32,42 @@ FALSE = ibis.literal(False)
 
 @dataclass(frozen=True)
 class Ctx:
-    """What a comparison needs besides the value: the time and the backend's dialect."""
+    """What a comparison needs besides the value: the time and the backend's dialect.
+
+    ``as_of_sql`` / ``as_of_us_sql`` (a compiled plan, ``engine/prepared.py``): ``as_of``
+    as ONE expression (a timestamp, and microseconds since the epoch) that every bound
+    is computed from in SQL (``as_of - INTERVAL ...``), so the compiled SQL holds the
+    time in one substitutable place. Without them, bounds are literals computed here.
+    """
 
     as_of: datetime  # UTC-aware
     backend: str  # "duckdb" | "postgres" | ...
     array_lambdas: bool = True  # the backend can run Ibis' array map (array ``contains``)
+    as_of_sql: ir.TimestampValue | None = field(default=None, compare=False)
+    as_of_us_sql: ir.IntegerValue | None = field(default=None, compare=False)
 
     @property
     def as_of_naive(self) -> datetime:
         return self.as_of.replace(tzinfo=None)
+
+    def ts_before(self, delta: timedelta) -> ir.TimestampValue:
+        """``as_of - delta`` as a timestamp (naive UTC, as the store keeps times)."""
+        if self.as_of_sql is None:
+            return ibis.literal(self.as_of_naive - delta, type="timestamp")
+        if not delta:
+            return self.as_of_sql
+        return self.as_of_sql - ibis.interval(microseconds=delta // _MICRO)
+
+    def us_before(self, delta: timedelta) -> ir.IntegerValue:
+        """``as_of - delta`` in microseconds since the epoch."""
+        if self.as_of_us_sql is None:
+            return ibis.literal(micros(self.as_of - delta))
+        if not delta:
+            return self.as_of_us_sql
+        return self.as_of_us_sql - (delta // _MICRO)
+
+
+_MICRO = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -149,21 +176,34 @@ def _naive(dt: datetime) -> datetime:
     return to_utc(dt).replace(tzinfo=None)
 
 
-def _time_cmp(value: Value, op: Op, start: datetime, end: datetime | None) -> ir.BooleanValue:
+def _ts_bound(ctx: Ctx, at: datetime | None, ago: timedelta | None) -> ir.Value:
+    if at is not None:
+        return ibis.literal(_naive(at), type="timestamp")
+    assert ago is not None
+    return ctx.ts_before(ago)
+
+
+def _us_bound(ctx: Ctx, at: datetime | None, ago: timedelta | None) -> ir.Value:
+    if at is not None:
+        return ibis.literal(micros(at))
+    assert ago is not None
+    return ctx.us_before(ago)
+
+
+_Bound = tuple[datetime | None, timedelta | None]  # an absolute time, or as_of - ago
+
+
+def _time_cmp(value: Value, op: Op, ctx: Ctx, start: _Bound, end: _Bound | None) -> ir.BooleanValue:
     """``before start`` / ``after start`` / ``start < t <= end`` (within)."""
     if value.ts is not None:
         t: ir.Value = value.ts
-        lo: ir.Value = ibis.literal(_naive(start), type="timestamp")
-        hi: ir.Value | None = None if end is None else ibis.literal(_naive(end), type="timestamp")
+        lo: ir.Value = _ts_bound(ctx, *start)
+        hi: ir.Value | None = None if end is None else _ts_bound(ctx, *end)
     else:
         m = value.time_micros()
         if m is None:
             return FALSE
-        t, lo, hi = (
-            m,
-            ibis.literal(micros(start)),
-            None if end is None else ibis.literal(micros(end)),
-        )
+        t, lo, hi = (m, _us_bound(ctx, *start), None if end is None else _us_bound(ctx, *end))
     if op is Op.BEFORE:
         return t < lo
     if op is Op.AFTER:
@@ -213,10 +253,10 @@ def _raw(value: Value, cmp: Comparison, ctx: Ctx) -> ir.BooleanValue:
         return _regex(value, str(want), ctx)
     if op in (Op.BEFORE, Op.AFTER):
         assert isinstance(want, TimeRef)
-        return _time_cmp(value, op, want.resolve(ctx.as_of), None)
+        return _time_cmp(value, op, ctx, (want.at, want.ago), None)
     if op is Op.WITHIN:
         assert isinstance(want, Duration)
-        return _time_cmp(value, op, ctx.as_of - want.delta, ctx.as_of)
+        return _time_cmp(value, op, ctx, (None, want.delta), (None, timedelta(0)))
     raise Unsupported(f"operator {op}", ctx.backend)  # pragma: no cover
 
 

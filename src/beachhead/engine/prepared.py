@@ -1,0 +1,529 @@
+"""A compiled evaluation: the SQL built once by Ibis, then run at any ``as_of``.
+
+``compile_plan(config, backend, stitched=..., events_schema=...)`` builds the Ibis
+expressions of an evaluation over *unbound* tables and compiles them to SQL once:
+
+- ``accounts_sql``: the account level's wide table (features, member metrics, scores,
+  stage), materialised as a temporary table (the user level reads it);
+- ``accounts_fetch`` / ``users_fetch``: ONE query per level that returns every entity's
+  score points, bands (and the stage), and, for every PQL of that level, ``m<j>`` (does
+  it match), ``t<j>`` (its touch) and per leaf ``h<j>_<i>`` (held), ``v<j>_<i>`` (the
+  value seen) and ``p<j>_<i>`` (points, for a band leaf), NULL where the PQL does not
+  match. The users' wide table is computed inside ``users_fetch`` (not materialised).
+
+``as_of`` is ONE parameter in that SQL: every bound is ``as_of - INTERVAL ...`` in SQL
+(``values.Ctx.ts_before``), never a literal computed in Python, and the table names
+(events, the uploaded identity tables, the accounts table) are placeholders. A run only
+substitutes them and executes on the backend's raw connection (DuckDB's ``con.con``,
+psycopg for PostgreSQL): no Ibis compile per run. ``prepare(...)`` caches compiled plans
+per process, keyed by everything that changes the SQL's shape: the config (its JSON dump,
+paths included, because evidence names them), the backend, whether ids are stitched
+(the activity goes through the map), whether array lambdas work, and the events schema.
+
+Use::
+
+    plan = prepare(con, config, stitched=up.stitched > 0)
+    result = plan.run(con, as_of, up, snapshot, events="events")
+
+``run`` accepts any table with the events schema as ``events`` (a pre-filtered subset,
+as ``engine/incremental.py`` evaluates) and any ``Uploaded`` identity tables.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.schema as sch
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from beachhead.engine.conditions import Scope, band_column, score_column
+from beachhead.engine.isotime import micros
+from beachhead.engine.snapshot import Uploaded
+from beachhead.engine.values import Ctx
+from beachhead.ingest.identity import Snapshot
+from beachhead.rules.durations import to_utc
+from beachhead.rules.explain import sentence
+from beachhead.rules.model import Config, Leaf, Level, Pql, ScoreCond, TraitCond, iter_leaves
+from beachhead.rules.plan import Plan, plan
+from beachhead.rules.result import EntityEval, Evaluation, LeafEvidence, Match, ScoreValue
+
+# A time no data has: its rendering in the compiled SQL is replaced by a placeholder.
+SENTINEL_AS_OF = datetime(2999, 1, 2, 3, 4, 5, 678901)
+SENTINEL_US = micros(SENTINEL_AS_OF)
+AS_OF_TS = "{{bh:as_of}}"
+AS_OF_US = "{{bh:as_of_us}}"
+# Unbound table names in the compiled SQL, replaced by the real ones at run time.
+T_EVENTS = "bhq__events"
+T_MAP = "bhq__map"
+T_MEMBERS = "bhq__members"
+T_USERS = "bhq__users"
+T_ACCOUNTS = "bhq__accounts"
+T_LEVEL = "bhq__level_accounts"  # the materialised account level
+
+_STR = dt.String(nullable=True)
+SNAPSHOT_SCHEMAS: dict[str, dict[str, dt.DataType]] = {
+    T_MAP: {"raw_id": _STR, "map_user": _STR},
+    T_MEMBERS: {"m_account": _STR, "m_user": _STR},
+    T_USERS: {"user_id": _STR, "u_traits": _STR, "primary_account": _STR},
+    T_ACCOUNTS: {"account_id": _STR, "a_traits": _STR},
+}
+
+
+def _ts_sql(as_of: datetime) -> str:
+    text = to_utc(as_of).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return f"CAST('{text}' AS TIMESTAMP)"
+
+
+def _sentinel_text(dialect: str) -> str:
+    """How ``dialect`` writes the sentinel timestamp literal (probed, not assumed)."""
+    probe = ibis.table({"x": "int64"}, name="bhq__probe")
+    sql = str(
+        ibis.to_sql(probe.select(z=ibis.literal(SENTINEL_AS_OF, type="timestamp")), dialect=dialect)
+    )
+    m = re.search(r"SELECT\s+(.*?)\s+AS\s+\"z\"", sql, re.S)
+    if m is None:  # pragma: no cover - a dialect that renders a literal differently
+        raise RuntimeError(f"cannot find the as_of literal in {sql!r}")
+    return m.group(1)
+
+
+def _templated(expr: ir.Table, dialect: str) -> str:
+    sql = str(ibis.to_sql(expr, dialect=dialect))
+    sql = sql.replace(_sentinel_text(dialect), AS_OF_TS)
+    sql = re.sub(rf"(?<![0-9.]){SENTINEL_US}(?![0-9.])", AS_OF_US, sql)
+    if "2999-01-02" in sql or "2999, 1, 2" in sql:  # pragma: no cover - not replaced
+        raise RuntimeError("the compiled SQL holds an as_of literal that was not parameterised")
+    return sql
+
+
+# --------------------------------------------------------------------------- compiling
+
+
+@dataclass(frozen=True)
+class LevelColumns:
+    """Where one level's results are in its fetch query."""
+
+    level: Level
+    id_col: str
+    score_keys: tuple[str, ...]
+    with_stage: bool
+    pqls: tuple[tuple[int, Pql], ...]  # (index in config.pqls, pql)
+
+
+@dataclass(frozen=True)
+class PreparedEvaluation:
+    """An evaluation compiled once (see the module docstring); ``run`` it at any as_of."""
+
+    config: Config
+    plan: Plan
+    backend: str
+    stitched: bool
+    accounts_sql: str
+    accounts_fetch: str
+    users_fetch: str
+    accounts: LevelColumns
+    users: LevelColumns
+    accounts_schema: pa.Schema  # of the fetch queries' rows (PostgreSQL rows are typed by it)
+    users_schema: pa.Schema
+
+    def sql(self, template: str, as_of: datetime, names: Mapping[str, str]) -> str:
+        """A template with ``as_of`` and the table names substituted."""
+        out = template.replace(AS_OF_TS, _ts_sql(as_of)).replace(AS_OF_US, str(micros(as_of)))
+        for placeholder, name in names.items():
+            out = out.replace(f'"{placeholder}"', _quote(name))
+        return out
+
+    def run(
+        self,
+        con: ibis.BaseBackend,
+        as_of: datetime,
+        up: Uploaded,
+        snapshot: Snapshot,
+        *,
+        events: str = "events",
+    ) -> Evaluation:
+        """Every score, stage and PQL at ``as_of`` over ``events`` and the uploaded identity.
+
+        ``up`` must have the shape this plan was compiled for (``stitched``)."""
+        if (up.stitched > 0) is not self.stitched:
+            raise ValueError("identity tables do not have the shape this plan was compiled for")
+        cutoff = to_utc(as_of)
+        level_name = f"bh_{uuid.uuid4().hex[:10]}_level_accounts"
+        names = dict(zip((T_MAP, T_MEMBERS, T_USERS, T_ACCOUNTS), up.names, strict=True))
+        names[T_EVENTS] = events
+        names[T_LEVEL] = level_name
+        result = Evaluation(as_of=cutoff)
+        materialize(con, level_name, self.sql(self.accounts_sql, cutoff, names))
+        try:
+            acc = fetch(con, self.sql(self.accounts_fetch, cutoff, names), self.accounts_schema)
+            usr = fetch(con, self.sql(self.users_fetch, cutoff, names), self.users_schema)
+        finally:
+            drop(con, level_name)
+        result.accounts = entities(acc, self.accounts, self.config)
+        result.users = entities(usr, self.users, self.config)
+        ev = Evidence(self.config, snapshot, cutoff)
+        for cols, table in ((self.accounts, acc), (self.users, usr)):
+            for j, pql in cols.pqls:
+                result.matches.extend(matches(table, cols, j, pql, snapshot, ev))
+        result.sort()
+        return result
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _unbound_snapshot(stitched: bool) -> Uploaded:
+    tables = {k: ibis.table(sch.Schema(v), name=k) for k, v in SNAPSHOT_SCHEMAS.items()}
+    return Uploaded(
+        con=None,  # never dropped: nothing was uploaded
+        names=(),
+        map=tables[T_MAP],
+        stitched=1 if stitched else 0,
+        members=tables[T_MEMBERS],
+        users=tables[T_USERS],
+        accounts=tables[T_ACCOUNTS],
+    )
+
+
+def _level_select(
+    table: ir.Table, cols: LevelColumns, config: Config, p: Plan, ctx: Ctx
+) -> ir.Table:
+    """Every entity's scores (and stage), and per PQL its match, touch and leaf columns."""
+    from beachhead.engine.evaluate import _touch_expr, _value_column
+
+    out: dict[str, ir.Value] = {cols.id_col: table[cols.id_col]}
+    for k in cols.score_keys:
+        out[score_column(config, k)] = table[score_column(config, k)]
+        if config.score(k).bands is not None:
+            out[band_column(config, k)] = table[band_column(config, k)]
+    if cols.with_stage:
+        out["stage"] = table["stage"]
+    for j, pql in cols.pqls:
+        scope = Scope(pql.level, table, p, config, ctx)
+        m = scope.holds(pql.when)
+        out[f"m{j}"] = m
+
+        def only(v: ir.Value, m: ir.BooleanValue = m) -> ir.Value:
+            return ibis.cases((m, v), else_=ibis.null(v.type()))
+
+        out[f"t{j}"] = only(_touch_expr(scope, pql))
+        for i, leaf in enumerate(iter_leaves(pql.when)):
+            out[f"h{j}_{i}"] = only(scope.leaf(leaf))
+            value = _value_column(scope, leaf)
+            if value is not None:
+                out[f"v{j}_{i}"] = only(value)
+            if isinstance(leaf, ScoreCond) and leaf.on_band:
+                pts = _value_column(scope, leaf.model_copy(update={"on_band": False}))
+                assert pts is not None
+                out[f"p{j}_{i}"] = only(pts)
+    return table.select(**out)
+
+
+def compile_plan(
+    config: Config,
+    backend: str,
+    *,
+    stitched: bool,
+    events_schema: sch.Schema,
+    array_lambdas: bool = True,
+) -> PreparedEvaluation:
+    """Build and compile the evaluation's SQL once (see the module docstring)."""
+    from beachhead.engine.evaluate import _account_table, _user_table
+
+    p = plan(config)
+    ctx = Ctx(
+        as_of=SENTINEL_AS_OF.replace(tzinfo=UTC),
+        backend=backend,
+        array_lambdas=array_lambdas,
+        as_of_sql=ibis.literal(SENTINEL_AS_OF, type="timestamp"),
+        as_of_us_sql=ibis.literal(SENTINEL_US, type="int64"),
+    )
+    snap = _unbound_snapshot(stitched)
+    events = ibis.table(events_schema, name=T_EVENTS)
+    acc_expr = _account_table(events, snap, config, p, ctx)
+    acc_table = ibis.table(acc_expr.schema(), name=T_LEVEL)
+    usr_expr = _user_table(events, snap, acc_table, config, p, ctx)
+
+    def cols(level: Level, id_col: str) -> LevelColumns:
+        return LevelColumns(
+            level,
+            id_col,
+            tuple(k for k, s in config.scores.items() if s.level is level),
+            level is Level.ACCOUNT,
+            tuple((j, q) for j, q in enumerate(config.pqls) if q.level is level),
+        )
+
+    acc_cols, usr_cols = cols(Level.ACCOUNT, "account_id"), cols(Level.USER, "user_id")
+    acc_fetch = _level_select(acc_table, acc_cols, config, p, ctx)
+    usr_fetch = _level_select(usr_expr, usr_cols, config, p, ctx)
+    return PreparedEvaluation(
+        config=config,
+        plan=p,
+        backend=backend,
+        stitched=stitched,
+        accounts_sql=_templated(acc_expr, backend),
+        accounts_fetch=_templated(acc_fetch, backend),
+        users_fetch=_templated(usr_fetch, backend),
+        accounts=acc_cols,
+        users=usr_cols,
+        accounts_schema=acc_fetch.schema().to_pyarrow(),
+        users_schema=usr_fetch.schema().to_pyarrow(),
+    )
+
+
+_CACHE: dict[tuple[Any, ...], PreparedEvaluation] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_MAX = 32
+
+
+def config_fingerprint(config: Config) -> str:
+    """The config's identity for caching (its JSON, paths included)."""
+    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()
+
+
+def prepare(
+    con: ibis.BaseBackend,
+    config: Config,
+    *,
+    stitched: bool,
+    events: str = "events",
+    array_lambdas: bool = True,
+) -> PreparedEvaluation:
+    """The compiled plan for ``config`` on ``con``'s backend, from the per-process cache."""
+    schema = con.table(events).schema()
+    key = (config_fingerprint(config), con.name, stitched, array_lambdas, tuple(schema.items()))
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    made = compile_plan(
+        config, con.name, stitched=stitched, events_schema=schema, array_lambdas=array_lambdas
+    )
+    with _CACHE_LOCK:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = made
+    return made
+
+
+# --------------------------------------------------------------------------- running
+
+
+def materialize(con: ibis.BaseBackend, name: str, select_sql: str) -> None:
+    """``CREATE TEMP TABLE name AS select_sql`` on the raw connection."""
+    _execute(con, f"CREATE TEMP TABLE {_quote(name)} AS {select_sql}")
+
+
+def drop(con: ibis.BaseBackend, name: str) -> None:
+    with contextlib.suppress(Exception):
+        _execute(con, f"DROP TABLE IF EXISTS {_quote(name)}")
+
+
+def _execute(con: ibis.BaseBackend, sql: str) -> None:
+    raw: Any = con.con
+    if con.name == "duckdb":
+        raw.execute(sql)
+        return
+    with raw.cursor() as cur:
+        cur.execute(sql)
+
+
+def _typed(values: list[Any], type_: pa.DataType) -> pa.Array:
+    try:
+        return pa.array(values, type_)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # NUMERIC arrives as Decimal
+        return pa.array([float(v) if isinstance(v, Decimal) else v for v in values], type_)
+
+
+def fetch(con: ibis.BaseBackend, sql: str, schema: pa.Schema) -> pa.Table:
+    """The rows of ``sql`` as an Arrow table (DuckDB natively; PostgreSQL by columns,
+    typed by ``schema``: the compiled expression's)."""
+    raw: Any = con.con
+    if con.name == "duckdb":
+        table: pa.Table = raw.sql(sql).to_arrow_table()
+        return table
+    with raw.cursor() as cur:
+        cur.execute(sql)
+        names = [d.name for d in cur.description]
+        rows = cur.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pa.table(
+        {n: _typed(list(c), schema.field(n).type) for n, c in zip(names, columns, strict=True)}
+    )
+
+
+def _column(table: pa.Table, name: str) -> list[Any]:
+    return table.column(name).to_pylist()
+
+
+def _int_scores(config: Config) -> dict[str, bool]:
+    return {k: all(isinstance(r.points, int) for r in s.rules) for k, s in config.scores.items()}
+
+
+def points(is_int: bool, value: Any) -> float:
+    if value is None:  # pragma: no cover - a score is never NULL
+        return 0
+    if is_int and float(value).is_integer():
+        return int(value)
+    return float(value)
+
+
+def entities(table: pa.Table, cols: LevelColumns, config: Config) -> dict[str, EntityEval]:
+    """Every entity of a level, by id (sorted), with its scores and stage."""
+    ids = _column(table, cols.id_col)
+    stages = _column(table, "stage") if cols.with_stage else [None] * len(ids)
+    ints = _int_scores(config)
+    per_score: list[tuple[str, bool, list[Any], list[Any] | None]] = []
+    for k in cols.score_keys:
+        bands = _column(table, band_column(config, k)) if config.score(k).bands else None
+        per_score.append((k, ints[k], _column(table, score_column(config, k)), bands))
+    out: dict[str, EntityEval] = {}
+    for n in sorted(range(len(ids)), key=ids.__getitem__):
+        ev = EntityEval(id=ids[n], stage=stages[n])
+        for k, is_int, pts, bands in per_score:
+            ev.scores[k] = ScoreValue(
+                points=points(is_int, pts[n]), band=None if bands is None else bands[n]
+            )
+        out[ev.id] = ev
+    return out
+
+
+def _lookup(obj: Mapping[str, Any] | None, keys: Sequence[str]) -> Any:
+    cur: Any = obj
+    for key in keys:
+        if not isinstance(cur, Mapping) or key not in cur:
+            return None
+        cur = cur[key]
+    return cur
+
+
+def _iso(value: datetime) -> str:
+    return to_utc(value).isoformat().replace("+00:00", "Z")
+
+
+def _memo_key(value: Any) -> tuple[Any, ...] | None:
+    """A key under which equal values give the same sentence (None: do not memoise).
+
+    The type takes part (``1``, ``1.0`` and ``True`` are equal in Python, printed apart);
+    containers (JSON lists/objects) are not memoised."""
+    if value is None or isinstance(value, str | int | float | datetime):
+        return (type(value), value)
+    if isinstance(value, ScoreValue):
+        return (ScoreValue, type(value.points), value.points, value.band)
+    return None
+
+
+class Evidence:
+    """``LeafEvidence`` for fetched leaf columns, with sentences memoised per run."""
+
+    def __init__(self, config: Config, snap: Snapshot, as_of: datetime) -> None:
+        self.config = config
+        self.snap = snap
+        self.as_of = as_of
+        self.ints = _int_scores(config)
+        self._memo: dict[tuple[Any, ...], str] = {}
+
+    def sentence(self, li: tuple[int, int], leaf: Leaf, said: Any, held: bool) -> str:
+        key = _memo_key(said)
+        if key is None:
+            return sentence(leaf, said, held, self.as_of)
+        full = (li, held, *key)
+        got = self._memo.get(full)
+        if got is None:
+            got = self._memo[full] = sentence(leaf, said, held, self.as_of)
+        return got
+
+    def leaf(
+        self,
+        li: tuple[int, int],
+        leaf: Leaf,
+        held: bool,
+        fetched: Any,
+        pts: Any,
+        level: Level,
+        entity: str,
+        account: str | None,
+    ) -> LeafEvidence:
+        shown: Any
+        said: Any
+        if isinstance(leaf, TraitCond):
+            if leaf.trait.scope is Level.USER:
+                traits = self.snap.users.get(entity) if level is Level.USER else None
+            else:
+                traits = self.snap.accounts.get(account) if account is not None else None
+            shown = said = _lookup(traits, leaf.trait.keys)
+        elif isinstance(leaf, ScoreCond) and not leaf.on_band:
+            shown = said = None if fetched is None else points(self.ints[leaf.score], fetched)
+        elif isinstance(leaf, ScoreCond):  # a band: explain shows points and band
+            shown = fetched
+            said = (
+                None if fetched is None else ScoreValue(points(self.ints[leaf.score], pts), fetched)
+            )
+        elif isinstance(fetched, datetime):
+            said = fetched.replace(tzinfo=UTC)
+            shown = _iso(said)
+        else:
+            shown = said = fetched
+        held = bool(held)
+        return LeafEvidence(leaf.path, held, shown, self.sentence(li, leaf, said, held))
+
+
+def matches(
+    table: pa.Table, cols: LevelColumns, j: int, pql: Pql, snap: Snapshot, ev: Evidence
+) -> list[Match]:
+    """The matches of PQL ``j`` from its level's fetched columns, by entity."""
+    hit = table.filter(pc.fill_null(table.column(f"m{j}"), False))
+    if hit.num_rows == 0:
+        return []
+    names = set(hit.column_names)
+    entity_ids = _column(hit, cols.id_col)
+    touch = _column(hit, f"t{j}")
+    leaves = iter_leaves(pql.when)
+    none = [None] * hit.num_rows
+
+    def col(name: str) -> list[Any]:
+        return _column(hit, name) if name in names else none
+
+    per_leaf = [
+        (i, leaf, col(f"h{j}_{i}"), col(f"v{j}_{i}"), col(f"p{j}_{i}"))
+        for i, leaf in enumerate(leaves)
+    ]
+    out: list[Match] = []
+    account_of: Callable[[str], str | None] = (
+        (lambda e: e) if pql.level is Level.ACCOUNT else snap.primary.get
+    )
+    for n in sorted(range(hit.num_rows), key=entity_ids.__getitem__):
+        entity = entity_ids[n]
+        account = account_of(entity)
+        evidence = [
+            ev.leaf((j, i), leaf, h[n], v[n], p[n], pql.level, entity, account)
+            for i, leaf, h, v, p in per_leaf
+        ]
+        out.append(
+            Match(
+                pql=pql.key,
+                level=str(pql.level),
+                entity_id=entity,
+                account_id=account,
+                priority=pql.priority,
+                touch=touch[n],
+                evidence=evidence,
+            )
+        )
+    return out
+
+
+__all__ = ["PreparedEvaluation", "compile_plan", "config_fingerprint", "prepare"]
