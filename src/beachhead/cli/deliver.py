@@ -10,23 +10,20 @@ table says); the exit code is non-zero only when the command itself cannot run.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy.exc import SQLAlchemyError
 
-from beachhead.alerts.deliver import Deliverer, DeliveryReport
-from beachhead.alerts.events import iso
-from beachhead.alerts.settings import AlertSettings
 from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
-from beachhead.config import load_settings
-from beachhead.store.state import StateStore
+
+if TYPE_CHECKING:  # the deliverer and the stores load in the command: `--help` stays quick
+    from beachhead.alerts.deliver import DeliveryReport
 
 
 def report_json(report: DeliveryReport) -> dict[str, Any]:
+    from beachhead.alerts.events import iso
+
     return {
         "delivered": report.delivered,
         "failed": report.failed,
@@ -50,6 +47,11 @@ def report_json(report: DeliveryReport) -> dict[str, Any]:
 
 
 def _print_table(report: DeliveryReport) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from beachhead.alerts.events import iso
+
     console = Console(width=140)
     summary = Table("delivered", "failed", "gave up", "waiting", title="Alert deliveries")
     summary.add_row(
@@ -71,6 +73,13 @@ def _print_table(report: DeliveryReport) -> None:
 
 def deliver(config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Send the alerts that are due (Slack, webhooks), retry failed ones later, and exit."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from beachhead.alerts.deliver import Deliverer
+    from beachhead.alerts.settings import AlertSettings
+    from beachhead.config import load_settings
+    from beachhead.store.state import StateStore
+
     settings = load_settings(config, data)
     try:
         alert_settings = AlertSettings()

@@ -7,17 +7,15 @@ live ``beachhead serve`` when there is one (it holds the events store), else her
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
-from beachhead.config import load_settings
-from beachhead.entities_service import parse_as_of
-from beachhead.runtime import ServiceError, call_service
+
+if TYPE_CHECKING:  # rich and the services load in the commands: `--help` stays quick
+    from rich.table import Table
 
 AsOfOpt = Annotated[
     str | None,
@@ -27,6 +25,10 @@ TRAITS_SHOWN = 4  # the table stays readable; --format json has every trait
 
 
 def _run(name: str, as_of: str | None, config: Path | None, data: Path | None) -> dict[str, Any]:
+    from beachhead.config import load_settings
+    from beachhead.entities_service import parse_as_of
+    from beachhead.runtime import ServiceError, call_service
+
     settings = load_settings(config, data)
     payload: dict[str, Any] = {"config": str(Path(settings.config).resolve())}
     try:
@@ -58,6 +60,8 @@ def _scores(scores: dict[str, dict[str, Any]]) -> str:
 
 
 def _print(table: Table, count: int, what: str) -> None:
+    from rich.console import Console
+
     console = Console(width=160)
     if count:
         console.print(table)
@@ -75,6 +79,8 @@ def users(
     if fmt is Format.json:
         typer.echo(orjson.dumps(result).decode())
         return
+    from rich.table import Table
+
     table = Table(
         "id", "account", "accounts", "scores", "traits", title=f"Users at {result['as_of']}"
     )
@@ -100,6 +106,8 @@ def accounts(
     if fmt is Format.json:
         typer.echo(orjson.dumps(result).decode())
         return
+    from rich.table import Table
+
     table = Table(
         "id", "stage", "members", "scores", "traits", title=f"Accounts at {result['as_of']}"
     )

@@ -10,27 +10,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
 
 from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
-from beachhead.config import Settings, load_settings
-from beachhead.lifecycle_service import (
-    list_qualifications,
-    now_utc,
-    parse_time,
-    qualification_json,
-    read_config,
-    run_replay,
-)
-from beachhead.rules.durations import parse_duration
-from beachhead.runtime import ServiceError, call_service, find_server, open_runtime
-from beachhead.store.state import StateStore
+
+if TYPE_CHECKING:  # the lifecycle and the stores load in the commands: `--help` stays quick
+    from beachhead.config import Settings
 
 AsOfOpt = Annotated[
     str | None,
@@ -65,6 +53,9 @@ def _config_path(settings: Settings) -> str:
 
 
 def _table(rows: list[dict[str, Any]], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(width=160)
     if not rows:
         console.print(f"{title}: none", markup=False, highlight=False)
@@ -89,6 +80,12 @@ def _table(rows: list[dict[str, Any]], title: str) -> None:
 
 def _replay_here(settings: Settings, payload: dict[str, Any]) -> dict[str, Any] | None:
     """Replay in this process with a progress bar, unless a live server holds the store."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from beachhead.lifecycle_service import now_utc, parse_time, read_config, run_replay
+    from beachhead.runtime import find_server, open_runtime
+
     if settings.embedded and find_server(settings) is not None:
         return None
     config = read_config(payload["config"])
@@ -117,6 +114,8 @@ def _replay_here(settings: Settings, payload: dict[str, Any]) -> dict[str, Any] 
 
 
 def _err_progress(text: str) -> None:
+    from rich.console import Console
+
     err = Console(stderr=True)
     if err.is_terminal:
         err.print(text, markup=False, highlight=False)
@@ -132,6 +131,11 @@ def evaluate(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Evaluate scores, stages and PQLs; record qualifications, route them, queue alerts."""
+    from beachhead.config import load_settings
+    from beachhead.lifecycle_service import parse_time
+    from beachhead.rules.durations import parse_duration
+    from beachhead.runtime import ServiceError, call_service
+
     settings = load_settings(config, data)
     payload: dict[str, Any] = {"config": _config_path(settings), "dry_run": dry_run}
     try:
@@ -172,6 +176,11 @@ def qualifications(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """The inbox from the command line: every qualification, or those of --status/--pql."""
+    from beachhead.config import load_settings
+    from beachhead.lifecycle_service import list_qualifications, qualification_json
+    from beachhead.runtime import ServiceError
+    from beachhead.store.state import StateStore
+
     settings = load_settings(config, data)
     if settings.embedded:
         settings.data.mkdir(parents=True, exist_ok=True)

@@ -10,18 +10,16 @@ from __future__ import annotations
 import gc
 import gzip
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-from rich.table import Table
 
 from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
-from beachhead.config import Settings, load_settings
-from beachhead.ingest.importers import ImportFailed, ImportReport, open_input, run_import
-from beachhead.runtime import ServiceError, call_service, find_server, open_runtime
+
+if TYPE_CHECKING:  # the importers and the stores load in the commands: `--help` stays quick
+    from beachhead.config import Settings
+    from beachhead.ingest.importers import ImportReport
 
 import_app = typer.Typer(
     name="import",
@@ -41,6 +39,9 @@ def _source(file: str) -> str:
 
 def _forwarded(settings: Settings, kind: str, file: str, strict: bool) -> ImportReport | None:
     """Run the import inside a live server holding the embedded store; None if there is none."""
+    from beachhead.ingest.importers import ImportReport, open_input
+    from beachhead.runtime import call_service, find_server
+
     if not settings.embedded or find_server(settings) is None:
         return None
     payload: dict[str, Any] = {"kind": kind, "source": _source(file), "strict": strict}
@@ -57,6 +58,12 @@ def _forwarded(settings: Settings, kind: str, file: str, strict: bool) -> Import
 
 def _local(settings: Settings, kind: str, file: str, strict: bool) -> ImportReport:
     """Open the stores here and import with a progress bar (bytes read) on stderr."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    from beachhead.ingest.importers import open_input, run_import
+    from beachhead.runtime import open_runtime
+
     err = Console(stderr=True)
     # The import makes many short-lived objects; freezing what is loaded already keeps the
     # cyclic GC from rescanning every module's objects (measured ~30% faster imports).
@@ -90,6 +97,9 @@ def execute(settings: Settings, kind: str, file: str, strict: bool) -> ImportRep
 
 
 def _render(report: ImportReport, fmt: Format, strict: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     if fmt is Format.json:
         out = {**report.to_dict(), "strict": strict, "stored_nothing": report.strict_aborted}
         typer.echo(orjson.dumps(out).decode())
@@ -114,6 +124,10 @@ def _render(report: ImportReport, fmt: Format, strict: bool) -> None:
 def _run(
     kind: str, file: str, strict: bool, config: Path | None, data: Path | None, fmt: Format
 ) -> None:
+    from beachhead.config import load_settings
+    from beachhead.ingest.importers import ImportFailed
+    from beachhead.runtime import ServiceError
+
     settings = load_settings(config, data)
     if file != "-" and not Path(file).is_file():
         raise fail(f"cannot read {file}: no such file")

@@ -7,16 +7,15 @@ PostgreSQL), so these commands work while ``beachhead serve`` runs on the same d
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
-from beachhead.config import load_settings
-from beachhead.store.state import StateStore
+
+if TYPE_CHECKING:  # the stores load in the commands: `beachhead --help` stays quick
+    from beachhead.store.state import StateStore
 
 keys_app = typer.Typer(
     name="keys", help="Write keys for the ingest API (/v1/*).", no_args_is_help=True
@@ -28,6 +27,9 @@ def _iso(t: datetime | None) -> str | None:
 
 
 def _state(config: ConfigOpt, data: DataOpt) -> StateStore:
+    from beachhead.config import load_settings
+    from beachhead.store.state import StateStore
+
     settings = load_settings(config, data)
     if settings.embedded:
         settings.data.mkdir(parents=True, exist_ok=True)
@@ -82,6 +84,9 @@ def list_keys(
     if not rows:
         typer.echo("No write keys yet: beachhead keys create --name web")
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("key", "name", "created", "status")
     for r in rows:
         status = "active" if r["active"] else f"revoked {r['revoked_at']}"

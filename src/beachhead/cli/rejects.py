@@ -7,12 +7,8 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt
-from beachhead.config import load_settings
-from beachhead.store.state import StateStore
 
 RAW_WIDTH = 60
 
@@ -32,6 +28,9 @@ def rejects(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Messages that failed validation (HTTP and imports), newest first."""
+    from beachhead.config import load_settings
+    from beachhead.store.state import StateStore
+
     settings = load_settings(config, data)
     if settings.embedded:
         settings.data.mkdir(parents=True, exist_ok=True)
@@ -57,6 +56,9 @@ def rejects(
     if not found:
         typer.echo("No rejected messages.")
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("when", "source", "at", "reason", "raw")
     for r in found:
         table.add_row(_iso(r.received_at), r.source, str(r.position), r.reason, _short(r.raw))

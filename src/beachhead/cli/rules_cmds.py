@@ -5,18 +5,15 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
-from beachhead.config import load_settings
-from beachhead.rules.load import ConfigError, load_config
-from beachhead.rules.model import Config, env_refs, iter_leaves
-from beachhead.rules.plan import plan
+
+if TYPE_CHECKING:  # the rules load in the commands: `beachhead --help` stays quick
+    from beachhead.rules.model import Config
 
 
 def template_text() -> str:
@@ -49,6 +46,8 @@ def init(
 
     Edit it, then run `beachhead check`. An existing file is kept unless --force is given.
     """
+    from beachhead.config import load_settings
+
     target = directory / "beachhead.yml" if directory else load_settings(config, data).config
     if target.exists() and not force:
         raise fail(f"{target} already exists (use --force to overwrite it)")
@@ -61,6 +60,9 @@ def init(
 
 
 def _summary(cfg: Config) -> dict[str, Any]:
+    from beachhead.rules.model import iter_leaves
+    from beachhead.rules.plan import plan
+
     p = plan(cfg)
     return {
         "valid": True,
@@ -101,6 +103,8 @@ def _summary(cfg: Config) -> dict[str, Any]:
 
 
 def _unset_env(cfg: Config) -> list[str]:
+    from beachhead.rules.model import env_refs
+
     names: list[str] = []
     for a in cfg.alerts:
         for text in (
@@ -115,6 +119,9 @@ def _unset_env(cfg: Config) -> list[str]:
 
 
 def _table(path: Path, summary: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console()
     table = Table(title=f"{path}: valid", title_justify="left")
     for col in ("kind", "key", "name", "level", "details"):
@@ -150,6 +157,9 @@ def check(config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = Forma
     file:line:column: path: message on stderr (e.g. `beachhead.yml:12:9:
     pqls[0].when.all[1].count: ...`) and exits 1; nothing is evaluated from an invalid file.
     """
+    from beachhead.config import load_settings
+    from beachhead.rules.load import ConfigError, load_config
+
     path = load_settings(config, data).config
     if not path.exists():
         raise fail(f"{path} does not exist (write one with `beachhead init`)")

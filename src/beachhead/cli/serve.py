@@ -12,12 +12,8 @@ import socket
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from beachhead.cli.common import ConfigOpt, DataOpt, fail
-from beachhead.config import load_settings
-from beachhead.runtime import ServerInfo, ServiceError, call_service, remove_server_info
-from beachhead.store.state import StateStore
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -41,6 +37,10 @@ def serve(
     data: DataOpt = None,
 ) -> None:
     """Serve the web app and the ingest API until interrupted."""
+    import uvicorn
+
+    from beachhead.config import load_settings
+    from beachhead.runtime import ServerInfo, remove_server_info
     from beachhead.web.app import create_app
 
     settings = load_settings(config, data)
@@ -74,6 +74,10 @@ def serve(
 
 def migrate(config: ConfigOpt = None, data: DataOpt = None) -> None:
     """Create or upgrade both stores now (they are also migrated on first use)."""
+    from beachhead.config import load_settings
+    from beachhead.runtime import ServiceError, call_service
+    from beachhead.store.state import StateStore
+
     settings = load_settings(config, data)
     if settings.embedded:
         settings.data.mkdir(parents=True, exist_ok=True)

@@ -8,17 +8,15 @@ these commands work while ``beachhead serve`` runs on the same data.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import orjson
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
-from beachhead.config import load_settings
-from beachhead.store.app_users import AppUser, AppUserStore, UserError
-from beachhead.store.state import StateStore
+
+if TYPE_CHECKING:  # the stores (and argon2) load in the commands: `--help` stays quick
+    from beachhead.store.app_users import AppUser, AppUserStore
 
 users_admin_app = typer.Typer(
     name="users-admin",
@@ -31,6 +29,10 @@ EmailArg = Annotated[str, typer.Option("--email", help="The person's email (thei
 
 
 def _with_store(config: ConfigOpt, data: DataOpt, fn: Callable[[AppUserStore], T]) -> T:
+    from beachhead.config import load_settings
+    from beachhead.store.app_users import AppUserStore, UserError
+    from beachhead.store.state import StateStore
+
     settings = load_settings(config, data)
     if settings.embedded:
         settings.data.mkdir(parents=True, exist_ok=True)
@@ -93,6 +95,9 @@ def list_users(
     if not users:
         typer.echo("No app users yet: beachhead users-admin create --email E --role admin")
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table("email", "role", "team", "status")
     for u in users:
         table.add_row(u.email, u.role, u.team or "", "disabled" if u.disabled else "active")
