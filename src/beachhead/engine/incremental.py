@@ -36,7 +36,6 @@ their accounts and the users of guest activity (``context.groupId``) toward them
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -44,23 +43,13 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
-from beachhead.engine.errors import Unsupported
 from beachhead.engine.evaluate import (
-    SUPPORTED_BACKENDS,
-    _account_table,
     _backend_of,
-    _entities,
-    _matches,
-    _prepare,
-    _Temps,
-    _user_table,
     evaluate,
 )
 from beachhead.engine.identity_incremental import IdentityState, NeedFull, read_rows
-from beachhead.engine.snapshot import upload
-from beachhead.engine.values import Ctx
+from beachhead.engine.incremental_subset import evaluate_subset
 from beachhead.ingest.freemail import builtin_free_mail
 from beachhead.ingest.identity import Snapshot
 from beachhead.ingest.message import ACTIVITY_TYPES
@@ -85,17 +74,6 @@ from beachhead.rules.plan import plan
 from beachhead.rules.result import Evaluation, Match
 
 TABLES = ("events", "trait_rows", "links", "memberships")
-# The events columns the engine's level passes read.
-SUBSET_COLUMNS = (
-    "seq",
-    "type",
-    "event",
-    "user_id",
-    "anonymous_id",
-    "context_group_id",
-    "ts",
-    "properties",
-)
 # Above this share of changed entities a full evaluation is as cheap and simpler.
 FULL_SHARE = 0.5
 
@@ -256,114 +234,6 @@ def _naive(t: datetime) -> datetime:
 
 def _ts(t: datetime) -> ir.Value:
     return ibis.literal(_naive(t), type="timestamp")
-
-
-def _ids_table(temps: _Temps, label: str, ids: Iterable[str]) -> ir.Table:
-    data = pa.table({"id": pa.array(sorted(ids), pa.string())})
-    name = f"bh_{uuid.uuid4().hex[:10]}_{label}"
-    table = temps.con.create_table(name, data, temp=True)
-    temps.names.append(name)
-    return table
-
-
-def evaluate_subset(
-    store_or_backend: Any,
-    config: Config,
-    as_of: datetime,
-    snapshot: Snapshot,
-    users: set[str],
-    accounts: set[str],
-    light_primaries: bool = False,
-) -> Evaluation:
-    """The Evaluation of ``users`` and ``accounts`` only (each exactly as a full one gives).
-
-    ``snapshot`` is the full identity at ``as_of``. The result holds the requested
-    entities that exist in it and their matches. The users' primary accounts are computed
-    too, since user-level conditions read them; with ``light_primaries`` (the caller knows
-    users read only their traits and trait-only scores) a primary account that was not
-    asked for is computed without its members' activity, which it does not need then.
-    """
-    con, _store = _backend_of(store_or_backend)
-    if con.name not in SUPPORTED_BACKENDS:
-        raise Unsupported("evaluation", con.name)
-    cutoff = to_utc(as_of)
-    lambdas: object = _prepare(con)
-    ctx = Ctx(as_of=cutoff, backend=con.name, array_lambdas=lambdas is not False)
-    p = plan(config)
-    users = {u for u in users if u in snapshot.users}
-    accounts = {a for a in accounts if a in snapshot.accounts}
-    result = Evaluation(as_of=cutoff)
-    if not users and not accounts:
-        return result
-    acc_ids = accounts | {snapshot.primary[u] for u in users if u in snapshot.primary}
-    acc_ids &= snapshot.accounts.keys()
-    full_accounts = accounts if light_primaries else acc_ids
-    user_ids = set(users)
-    for a in full_accounts:
-        user_ids |= snapshot.members.get(a, set())
-    temps = _Temps(con, [])
-    up = None
-    try:
-        raws = {raw for raw, u in snapshot.user_of.items() if u in user_ids} | user_ids
-        raw_t = _ids_table(temps, "raws", raws)
-        acc_t = _ids_table(temps, "accts", full_accounts)
-        ev = con.table("events")
-        raw = ev.user_id.coalesce(ev.anonymous_id)
-        subset = ev.filter(
-            ev.ts <= _ts(cutoff),
-            ev.type.isin(sorted(ACTIVITY_TYPES)),
-            raw.isin(raw_t.id) | ev.context_group_id.isin(acc_t.id),
-        ).select(*SUBSET_COLUMNS)
-        # DuckDB: one scan of the events, the level passes and the guest lookup read the
-        # copy. PostgreSQL: the filter is used as is (Ibis copies JSONB as text there).
-        events = temps.make("events", subset) if con.name == "duckdb" else subset
-        # guests: users of activity toward these accounts who are not members of them
-        g = events.filter(events.context_group_id.notnull())
-        g_raw = g.select(r=g.user_id.coalesce(g.anonymous_id)).distinct()
-        for r in g_raw.to_pyarrow().column("r").to_pylist():
-            if r is not None and r not in raws:
-                user_ids.add(snapshot.user(r))
-        sub = Snapshot(
-            user_of={raw: u for raw, u in snapshot.user_of.items() if u in user_ids},
-            users={u: snapshot.users[u] for u in user_ids if u in snapshot.users},
-            accounts={a: snapshot.accounts[a] for a in acc_ids},
-            members={
-                a: set(snapshot.members.get(a, set())) if a in full_accounts else set()
-                for a in acc_ids
-            },
-            accounts_of={
-                u: set(snapshot.accounts_of[u]) for u in user_ids if u in snapshot.accounts_of
-            },
-            primary={u: snapshot.primary[u] for u in user_ids if u in snapshot.primary},
-        )
-        up = upload(con, sub)
-        acc_table = temps.make("accounts", _account_table(events, up, config, p, ctx))
-        usr_table = temps.make("users", _user_table(events, up, acc_table, config, p, ctx))
-        if accounts:
-            got = _entities(acc_table, "account_id", Level.ACCOUNT, config, True)
-            result.accounts = {k: v for k, v in got.items() if k in accounts}
-        if users:
-            got = _entities(usr_table, "user_id", Level.USER, config, False)
-            result.users = {k: v for k, v in got.items() if k in users}
-        want_a = _ids_table(temps, "want_a", accounts) if accounts else None
-        want_u = _ids_table(temps, "want_u", users) if users else None
-        for pql in config.pqls:
-            if pql.level is Level.ACCOUNT:
-                if want_a is None:
-                    continue
-                table = acc_table.filter(acc_table.account_id.isin(want_a.id))
-                result.matches.extend(_matches(table, "account_id", pql, snapshot, config, p, ctx))
-            else:
-                if want_u is None:
-                    continue
-                table = usr_table.filter(usr_table.user_id.isin(want_u.id))
-                result.matches.extend(_matches(table, "user_id", pql, snapshot, config, p, ctx))
-    finally:
-        temps.drop()
-        if up is not None:
-            up.drop()
-    result.sort()
-    return result
 
 
 # --------------------------------------------------------------------------- steps
@@ -597,7 +467,7 @@ class IncrementalEvaluator:
             return self._full(con, config, as_of, marks, "most entities changed", identity)
         t3 = time.perf_counter()
         light = not reads.features and reads.scores_from_traits
-        fresh = evaluate_subset(con, config, as_of, snap, users, accounts, light)
+        fresh = evaluate_subset(con, config, as_of, snap, users, accounts, light, identity.raws_of)
         if not reads.features:
             # Users read their primary account's traits and some of its scores only: the
             # users of an account whose traits or read scores changed are re-evaluated too.
@@ -609,7 +479,9 @@ class IncrementalEvaluator:
             }
             second = {u for u, a in snap.primary.items() if a in moved} - users
             if second:
-                more = evaluate_subset(con, config, as_of, snap, second, set(), light)
+                more = evaluate_subset(
+                    con, config, as_of, snap, second, set(), light, identity.raws_of
+                )
                 fresh.users.update(more.users)
                 fresh.matches.extend(more.matches)
                 fresh.sort()
