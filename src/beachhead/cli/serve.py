@@ -6,6 +6,7 @@ port and the printed URL (and ``<data>/serve.json``) name the real one.
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 import socket
@@ -63,6 +64,13 @@ def serve(
             timeout_graceful_shutdown=10,
         )
     )
+    # What is loaded by now (every imported module, the app) lives as long as the process.
+    # Freezing it keeps the cyclic GC, which the objects of in-flight ingest batches set off
+    # often, from rescanning all of it in every full collection (about 6 µs less CPU per
+    # event in an in-process run of the ingest work). Only here, in the serving process: a
+    # process that builds and drops apps (the tests) would keep their cycles forever.
+    gc.collect()
+    gc.freeze()
     typer.echo(f"Beachhead is serving on {url}", err=True)
     typer.echo(url)
     try:
