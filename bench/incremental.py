@@ -9,12 +9,16 @@ step and a fresh full evaluation run on the same store; their results must be eq
 the table shows both times, the ratio, and how many entities the step re-evaluated. A
 clock-only step (no new data, one minute later: only windows moved) is measured the same way.
 
-Times are wall clock on a shared machine (the load average is printed); the ratio within
-one run is what to compare.
+Times are wall clock on a shared machine (the load average is printed per row), each
+the best of ``REPS`` runs (an incremental step re-run from a copy of the same state); the
+ratio within one run is what to compare. The step's parts: ``changes`` (marks and the
+touched-ids query), ``identity`` (``IdentityState.advance``), ``affected``, ``evaluate``
+(the subset evaluation), ``merge``.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 import random
 import shutil
@@ -36,8 +40,12 @@ from bench.evaluate_data import AS_OF, ensure, shape
 from bench.table import BenchTable
 
 EVENTS = ["Logged In", "Report Created", "Comment Added", "Invite Sent", "Upgrade Clicked"]
-SIZES = (1_000_000,)
+# BENCH_INCREMENTAL_SIZES=1000000 runs one size only
+SIZES = tuple(
+    int(x) for x in os.environ.get("BENCH_INCREMENTAL_SIZES", "1000000,10000000").split(",")
+)
 QUICK_SIZES = (100_000,)
+REPS = 2  # each time is the best of REPS runs (the machine is shared)
 
 
 def _iso(t: Any) -> str:
@@ -77,9 +85,28 @@ def changes(users: int, accounts: int, share: float, seed: int = 5) -> list[dict
 
 
 def _full(store: DuckDBEventStore, cfg: Config, as_of: Any, mail: frozenset[str]) -> Any:
-    t0 = time.perf_counter()
-    result = evaluate(store, cfg, as_of, free_mail=mail)
-    return result, time.perf_counter() - t0
+    """The full evaluation at ``as_of``, its best time of ``REPS``."""
+    best = float("inf")
+    for _ in range(REPS):
+        t0 = time.perf_counter()
+        result = evaluate(store, cfg, as_of, free_mail=mail)
+        best = min(best, time.perf_counter() - t0)
+    return result, best
+
+
+def _step(
+    inc: IncrementalEvaluator, store: DuckDBEventStore, cfg: Config, as_of: Any
+) -> tuple[StepInfo, IncrementalEvaluator]:
+    """The step at ``as_of``, its best time of ``REPS`` (each from a copy of the same
+    state), and the evaluator to go on with."""
+    best: StepInfo | None = None
+    for i in range(REPS):
+        trial = copy.deepcopy(inc) if i < REPS - 1 else inc
+        info = trial.step(store, cfg, as_of)
+        if best is None or info.seconds < best.seconds:
+            best = info
+    assert best is not None
+    return best, inc
 
 
 def _row(table: BenchTable, label: str, n: int, info: StepInfo, full_s: float) -> None:
@@ -92,7 +119,9 @@ def _row(table: BenchTable, label: str, n: int, info: StepInfo, full_s: float) -
         full_s / info.seconds if info.seconds else 0.0,
         info.users,
         info.accounts,
+        f"{info.events / n:.0%}" if n else "",
         parts,
+        f"{os.getloadavg()[0]:.1f}",
     )
 
 
@@ -115,13 +144,13 @@ def measure(n: int, table: BenchTable) -> None:
             msgs = [replace(normalize(r, AS_OF), seq=0) for r in raws]
             store.append(msgs, raws, "bench")
             t1 = AS_OF + timedelta(minutes=1)
-            info = inc.step(store, cfg, t1)
+            info, inc = _step(inc, store, cfg, t1)
             full, full_s = _full(store, cfg, t1, mail)
             assert not info.full, info.reason
             assert info.evaluation == full, "incremental and full evaluations differ"
             _row(table, f"1% of {users:,} users acted", n, info, full_s)
             t2 = t1 + timedelta(minutes=1)
-            info = inc.step(store, cfg, t2)
+            info, inc = _step(inc, store, cfg, t2)
             full, full_s = _full(store, cfg, t2, mail)
             assert info.evaluation == full, "incremental and full evaluations differ"
             _row(table, "clock only (+1 min)", n, info, full_s)
@@ -132,13 +161,26 @@ def measure(n: int, table: BenchTable) -> None:
 def run(quick: bool = False) -> list[BenchTable]:
     table = BenchTable(
         "Incremental evaluation vs full (DuckDB, template + custom definitions)",
-        ["events", "step", "full s", "incremental s", "x cheaper", "users", "accounts", "parts"],
+        [
+            "events",
+            "step",
+            "full s",
+            "incremental s",
+            "x cheaper",
+            "users",
+            "accounts",
+            "events read",
+            "parts",
+            "load",
+        ],
     )
     for n in QUICK_SIZES if quick else SIZES:
         measure(n, table)
     table.notes.append(
         "users/accounts: entities the step re-evaluated (the rest kept their results); "
-        "results checked equal to the full evaluation."
+        "results checked equal to the full evaluation. events read: the share of all "
+        "events the step's subset evaluation copied (the affected accounts need all their "
+        "members' activity). full s: evaluate() with identity resolved from the tables."
     )
     table.notes.append(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
     return [table]

@@ -36,7 +36,7 @@ their accounts and the users of guest activity (``context.groupId``) toward them
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, KeysView
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -274,6 +274,7 @@ class StepInfo:
     accounts: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    events: int = 0  # events the subset evaluation read (incremental steps)
 
 
 def _marks(con: ibis.BaseBackend, before: dict[str, Mark] | None) -> dict[str, Mark]:
@@ -323,6 +324,18 @@ def _touched(
     return raws, groups
 
 
+def _updated(
+    last: dict[str, Any], fresh: dict[str, Any], ids: KeysView[str], changed: set[str]
+) -> dict[str, Any]:
+    """Every entity of ``ids`` by sorted id: ``fresh`` for ``changed``, else ``last``."""
+    if last.keys() == ids:  # the same entities: keep the (sorted) order, swap values
+        out = dict(last)
+        for k in changed:
+            out[k] = fresh[k]
+        return out
+    return {k: fresh[k] if k in changed else last[k] for k in sorted(ids)}
+
+
 def _merge(
     last: Evaluation,
     fresh: Evaluation,
@@ -331,11 +344,8 @@ def _merge(
     accounts: set[str],
 ) -> Evaluation:
     out = Evaluation(as_of=fresh.as_of)
-    out.users = {u: fresh.users[u] if u in users else last.users[u] for u in sorted(snapshot.users)}
-    out.accounts = {
-        a: fresh.accounts[a] if a in accounts else last.accounts[a]
-        for a in sorted(snapshot.accounts)
-    }
+    out.users = _updated(last.users, fresh.users, snapshot.users.keys(), users)
+    out.accounts = _updated(last.accounts, fresh.accounts, snapshot.accounts.keys(), accounts)
 
     def kept(m: Match) -> bool:
         if m.level == Level.ACCOUNT.value:
@@ -467,7 +477,10 @@ class IncrementalEvaluator:
             return self._full(con, config, as_of, marks, "most entities changed", identity)
         t3 = time.perf_counter()
         light = not reads.features and reads.scores_from_traits
-        fresh = evaluate_subset(con, config, as_of, snap, users, accounts, light, identity.raws_of)
+        stats: dict[str, int] = {}
+        fresh = evaluate_subset(
+            con, config, as_of, snap, users, accounts, light, identity.raws_of, stats
+        )
         if not reads.features:
             # Users read their primary account's traits and some of its scores only: the
             # users of an account whose traits or read scores changed are re-evaluated too.
@@ -480,7 +493,7 @@ class IncrementalEvaluator:
             second = {u for u, a in snap.primary.items() if a in moved} - users
             if second:
                 more = evaluate_subset(
-                    con, config, as_of, snap, second, set(), light, identity.raws_of
+                    con, config, as_of, snap, second, set(), light, identity.raws_of, stats
                 )
                 fresh.users.update(more.users)
                 fresh.matches.extend(more.matches)
@@ -511,4 +524,5 @@ class IncrementalEvaluator:
                 "evaluate": t4 - t3,
                 "merge": time.perf_counter() - t4,
             },
+            events=stats.get("events", 0),
         )

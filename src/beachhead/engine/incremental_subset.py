@@ -118,6 +118,7 @@ def evaluate_subset(
     accounts: set[str],
     light_primaries: bool = False,
     raws_of: Mapping[str, set[str]] | None = None,
+    stats: dict[str, int] | None = None,
 ) -> Evaluation:
     """The Evaluation of ``users`` and ``accounts`` only (each exactly as a full one gives).
 
@@ -127,7 +128,8 @@ def evaluate_subset(
     accounts are computed too, since user-level conditions read them; with
     ``light_primaries`` (the caller knows users read only their traits and trait-only
     scores) a primary account that was not asked for is computed without its members'
-    activity, which it does not need then.
+    activity, which it does not need then. ``stats["events"]`` (when given) grows by the
+    number of events the subset copied.
     """
     con, _store = _backend_of(store_or_backend)
     if con.name not in SUPPORTED_BACKENDS:
@@ -174,13 +176,17 @@ def evaluate_subset(
         # guests: users of activity toward these accounts who are not members of them
         guests = fetch(
             con,
-            f"SELECT DISTINCT COALESCE(user_id, anonymous_id) AS r FROM {_quote(sub_name)}"
-            " WHERE context_group_id IS NOT NULL",
-            pa.schema([("r", _STR)]),
+            f"SELECT COALESCE(user_id, anonymous_id) AS r, context_group_id IS NOT NULL AS g,"
+            f" count(*) AS n FROM {_quote(sub_name)} GROUP BY 1, 2",
+            pa.schema([("r", _STR), ("g", pa.bool_()), ("n", pa.int64())]),
         )
-        for r in guests.column("r").to_pylist():
-            if r is not None and r not in raws:
+        for r, g in zip(
+            guests.column("r").to_pylist(), guests.column("g").to_pylist(), strict=True
+        ):
+            if g and r is not None and r not in raws:
                 user_ids.add(snapshot.user(r))
+        if stats is not None:
+            stats["events"] = stats.get("events", 0) + int(sum(guests.column("n").to_pylist()))
         sub = _cut(snapshot, user_ids, acc_ids, full_accounts, raws_of)
         up = upload(con, sub)
         uploads.append(up)
