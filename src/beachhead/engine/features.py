@@ -23,6 +23,8 @@ Missing values: over no events ``count``/``distinct_users``/``days_active``/``su
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -62,6 +64,40 @@ def json_path(obj: ir.JSONValue, keys: tuple[str, ...] | list[str]) -> ir.JSONVa
 
 def property_value(props: ir.JSONValue, path: str) -> Value:
     return from_json(json_path(props, path.split(".")))
+
+
+def prop_column(path: str) -> str:
+    """The stream column holding the pre-extracted property ``path`` (``extract_props``)."""
+    return "pp_" + hashlib.sha1(path.encode()).hexdigest()[:10]
+
+
+def _prop(t: ir.Table, path: str) -> Value:
+    name = prop_column(path)
+    if name in t.columns:
+        return from_json(t[name])
+    return property_value(t.props, path)
+
+
+def extract_props(stream: ir.Table, features: Sequence[Feature]) -> ir.Table:
+    """Each property path the features read, extracted from the JSON once per row (and
+    only on the rows of the events that read it), replacing ``props``: the features then
+    read a small JSON value instead of parsing the whole properties per aggregate."""
+    readers: dict[str, set[str]] = {}
+    for f in features:
+        if f.kind is not FeatureKind.EVENT or f.event is None:
+            continue
+        paths = [w.property for w in f.where]
+        if f.property is not None:
+            paths.append(f.property)
+        for path in paths:
+            readers.setdefault(path, set()).add(f.event)
+    cols: dict[str, ir.Value] = {}
+    for path, events in sorted(readers.items()):
+        extracted = json_path(stream.props, path.split("."))
+        cols[prop_column(path)] = stream.event.isin(sorted(events)).ifelse(
+            extracted, ibis.null(extracted.type())
+        )
+    return stream.mutate(**cols).drop("props")
 
 
 def _naive(dt: datetime) -> datetime:
@@ -123,7 +159,7 @@ def _filters(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.BooleanValue:
     if feature.where:
         where: ir.BooleanValue = ibis.literal(True)
         for f in feature.where:
-            where = where & compare(property_value(t.props, f.property), f.cmp, ctx)
+            where = where & compare(_prop(t, f.property), f.cmp, ctx)
         out = out & is_event.ifelse(where, False)
     return out
 
@@ -150,7 +186,7 @@ def event_aggregate(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.Value:
     if agg is Aggregate.LAST_SEEN:
         return t.ts.max(where=cond)
     assert feature.property is not None
-    parsed = property_value(t.props, feature.property).num
+    parsed = _prop(t, feature.property).num
     assert parsed is not None
     num = (t.event == feature.event).ifelse(parsed, ibis.null("float64"))
     cond = cond & num.notnull()
@@ -244,6 +280,61 @@ def _dv_keys(snap: Uploaded, dvs: list[Feature]) -> ir.Table:
     )
 
 
+# Plain aggregates that give the same value when computed per (key, user) first and then
+# combined per key (exactly: counts add up, min/max of mins/maxes; float sums and averages
+# would round differently, so they stay in their own pass).
+_FOLDABLE = frozenset(
+    {Aggregate.COUNT, Aggregate.FIRST_SEEN, Aggregate.LAST_SEEN, Aggregate.MIN, Aggregate.MAX}
+)
+
+
+def _foldable(f: Feature) -> bool:
+    return f.kind is FeatureKind.EVENT and f.aggregate in _FOLDABLE
+
+
+def _combine(per: ir.Table, f: Feature) -> ir.Value:
+    col = per[f"q_{f.id}"]
+    if f.aggregate is Aggregate.COUNT:
+        return col.sum().cast("int64")
+    if f.aggregate in (Aggregate.MIN, Aggregate.FIRST_SEEN):
+        return col.min()
+    return col.max()
+
+
+def _prefilter(t: ir.Table, features: list[Feature], ctx: Ctx) -> ir.BooleanValue | None:
+    """A superset of the rows any of ``features`` reads (its event and window), or None.
+
+    Every aggregate of a part is filtered by its own condition, so dropping the rows that
+    no feature of the part can read changes nothing but the work (a distinct-days pass
+    over one event in a 30-day window reads a fraction of the stream)."""
+    widest: dict[str | None, timedelta | None] = {}
+    for f in features:
+        event = f.event if f.kind is FeatureKind.EVENT else None
+        if event in widest and widest[event] is None:
+            continue
+        if f.within is None:
+            widest[event] = None
+        else:
+            prev = widest.get(event, timedelta(0))
+            widest[event] = max(prev, f.within) if prev is not None else None
+    if widest.get(None, timedelta(0)) is None:
+        return None  # a metric over every activity, at any time
+    out: ir.BooleanValue | None = None
+    for event, within in sorted(widest.items(), key=lambda kv: kv[0] or ""):
+        term: ir.BooleanValue | None = None if event is None else t.event == event
+        if within is not None:
+            w = t.ts > ctx.ts_before(within)
+            term = w if term is None else term & w
+        assert term is not None
+        out = term if out is None else out | term
+    return out
+
+
+def _filtered(t: ir.Table, features: list[Feature], ctx: Ctx) -> ir.Table:
+    pre = _prefilter(t, features, ctx)
+    return t if pre is None else t.filter(pre)
+
+
 def compute(
     level: Level, features: tuple[Feature, ...], events: ir.Table, snap: Uploaded, ctx: Ctx
 ) -> ir.Table | None:
@@ -253,14 +344,19 @@ def compute(
     stream. Distinct counts are not ``count(DISTINCT ...) FILTER`` over the stream (DuckDB
     fans the stream out once per distinct aggregate: most of the time at 10M events):
     the stream is first grouped by (key, user) and by (key, day) with one "any row passed"
-    flag per feature, and the flags are counted per key. The parts are joined on key
-    (the same keys: every part groups the same stream).
+    flag per feature, and the flags are counted per key. When there is a (key, user) pass,
+    the exact plain aggregates (counts, min/max, first/last seen) ride along in it and are
+    combined per key, so the stream is grouped once less. Each pass reads only the rows
+    its features can read (``_prefilter``). The parts are full-outer-joined on key (a
+    part may lack keys whose rows it filtered out: NULL, then 0 where that is the value).
     """
     mine = tuple(f for f in features if f.kind is FeatureKind.EVENT or is_stream_metric(f))
     if not mine:
         return None
     reads_props = any(f.where or f.property for f in mine)
     stream = activity(events, snap, ctx, needed_names(mine), reads_props)
+    if reads_props:
+        stream = extract_props(stream, mine)
     if level is Level.ACCOUNT:
         stream = attributed(stream, snap)
         stream = stream.mutate(key=stream.account)
@@ -269,12 +365,18 @@ def compute(
     users = [f for f in mine if _per_user(f)]
     days = [f for f in mine if _per_day(f)]
     plain = [f for f in mine if not _per_user(f) and not _per_day(f)]
+    folded = [f for f in plain if _foldable(f)] if users else []
+    plain = [f for f in plain if f not in folded]
     parts: list[ir.Table] = []
     if plain:
-        aggs = {f.id: event_aggregate(stream, f, ctx) for f in plain}
-        parts.append(stream.group_by("key").aggregate(**aggs))
+        t = _filtered(stream, plain, ctx)
+        aggs = {f.id: event_aggregate(t, f, ctx) for f in plain}
+        parts.append(t.group_by("key").aggregate(**aggs))
     if users:
-        per = stream.group_by("key", "user").aggregate(**_flags(stream, users, ctx))
+        t = _filtered(stream, users + folded, ctx)
+        per_aggs = _flags(t, users, ctx)
+        per_aggs.update({f"q_{f.id}": event_aggregate(t, f, ctx) for f in folded})
+        per = t.group_by("key", "user").aggregate(**per_aggs)
         dvs = [f for f in users if f.metric is Metric.DISTINCT_VALUES]
         if dvs:
             keys = _dv_keys(snap, dvs)
@@ -288,14 +390,21 @@ def compute(
             )
             for f in users
         }
+        counts.update({f.id: _combine(per, f) for f in folded})
         parts.append(per.group_by("key").aggregate(**counts))
     if days:
-        by_day = stream.mutate(day=stream.ts.date())
+        t = _filtered(stream, days, ctx)
+        by_day = t.mutate(day=t.ts.date())
         per = by_day.group_by("key", "day").aggregate(**_flags(by_day, days, ctx))
         counts = {f.id: per.day.count(where=per[f"g_{f.id}"]) for f in days}
         parts.append(per.group_by("key").aggregate(**counts))
     out = parts[0]
     for part in parts[1:]:
-        j = out.inner_join(part, out.key == part.key)
-        out = j.select(*out.columns, *part.columns[1:])
+        j = out.outer_join(part, out.key == part.key)
+        rest = [c for c in out.columns if c != "key"]
+        out = j.select(
+            *(j[c] for c in rest),
+            *(j[c] for c in part.columns[1:]),
+            key=j.key.coalesce(j.key_right),
+        )
     return out

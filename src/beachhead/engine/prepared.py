@@ -56,7 +56,19 @@ from beachhead.engine.values import Ctx
 from beachhead.ingest.identity import Snapshot
 from beachhead.rules.durations import to_utc
 from beachhead.rules.explain import sentence
-from beachhead.rules.model import Config, Leaf, Level, Pql, ScoreCond, TraitCond, iter_leaves
+from beachhead.rules.model import (
+    AllCond,
+    AnyCond,
+    Condition,
+    Config,
+    Leaf,
+    Level,
+    NoneCond,
+    Pql,
+    ScoreCond,
+    TraitCond,
+    iter_leaves,
+)
 from beachhead.rules.plan import Plan, plan
 from beachhead.rules.result import EntityEval, Evaluation, LeafEvidence, Match, ScoreValue
 
@@ -113,13 +125,30 @@ def _templated(expr: ir.Table, dialect: str) -> str:
 
 @dataclass(frozen=True)
 class LevelColumns:
-    """Where one level's results are in its fetch query."""
+    """Where one level's results are in its fetch query.
+
+    Every distinct leaf of the level's PQLs and touch rules (``Leaf`` equality: the same
+    comparison of the same thing) is ONE set of columns: ``l<k>`` (held), ``v<k>`` (the
+    value seen), ``p<k>`` (a band leaf's points). A PQL's match and touch are its
+    condition evaluated over those columns (Arrow compute), so no condition is repeated
+    in the SQL."""
 
     level: Level
     id_col: str
     score_keys: tuple[str, ...]
     with_stage: bool
     pqls: tuple[tuple[int, Pql], ...]  # (index in config.pqls, pql)
+    leaves: tuple[Leaf, ...]  # column k is leaves[k]
+
+    def column_of(self, leaf: Leaf) -> int:
+        return self._index()[leaf]
+
+    def _index(self) -> dict[Leaf, int]:
+        idx: dict[Leaf, int] | None = self.__dict__.get("_idx")
+        if idx is None:
+            idx = {leaf: k for k, leaf in enumerate(self.leaves)}
+            object.__setattr__(self, "_idx", idx)
+        return idx
 
 
 @dataclass(frozen=True)
@@ -201,35 +230,38 @@ def _unbound_snapshot(stitched: bool) -> Uploaded:
 def _level_select(
     table: ir.Table, cols: LevelColumns, config: Config, p: Plan, ctx: Ctx
 ) -> ir.Table:
-    """Every entity's scores (and stage), and per PQL its match, touch and leaf columns."""
-    from beachhead.engine.evaluate import _touch_expr, _value_column
+    """Every entity's scores (and stage), and every distinct leaf's held/value columns."""
+    from beachhead.engine.evaluate import _value_column
 
     out: dict[str, ir.Value] = {cols.id_col: table[cols.id_col]}
-    for k in cols.score_keys:
-        out[score_column(config, k)] = table[score_column(config, k)]
-        if config.score(k).bands is not None:
-            out[band_column(config, k)] = table[band_column(config, k)]
+    for key in cols.score_keys:
+        out[score_column(config, key)] = table[score_column(config, key)]
+        if config.score(key).bands is not None:
+            out[band_column(config, key)] = table[band_column(config, key)]
     if cols.with_stage:
         out["stage"] = table["stage"]
-    for j, pql in cols.pqls:
-        scope = Scope(pql.level, table, p, config, ctx)
-        m = scope.holds(pql.when)
-        out[f"m{j}"] = m
-
-        def only(v: ir.Value, m: ir.BooleanValue = m) -> ir.Value:
-            return ibis.cases((m, v), else_=ibis.null(v.type()))
-
-        out[f"t{j}"] = only(_touch_expr(scope, pql))
-        for i, leaf in enumerate(iter_leaves(pql.when)):
-            out[f"h{j}_{i}"] = only(scope.leaf(leaf))
-            value = _value_column(scope, leaf)
-            if value is not None:
-                out[f"v{j}_{i}"] = only(value)
-            if isinstance(leaf, ScoreCond) and leaf.on_band:
-                pts = _value_column(scope, leaf.model_copy(update={"on_band": False}))
-                assert pts is not None
-                out[f"p{j}_{i}"] = only(pts)
+    scope = Scope(cols.level, table, p, config, ctx)
+    for k, leaf in enumerate(cols.leaves):
+        out[f"l{k}"] = scope.leaf(leaf)
+        value = _value_column(scope, leaf)
+        if value is not None:
+            out[f"v{k}"] = value
+        if isinstance(leaf, ScoreCond) and leaf.on_band:
+            pts = _value_column(scope, leaf.model_copy(update={"on_band": False}))
+            assert pts is not None
+            out[f"p{k}"] = pts
     return table.select(**out)
+
+
+def _level_leaves(pqls: Sequence[Pql]) -> tuple[Leaf, ...]:
+    seen: dict[Leaf, None] = {}
+    for pql in pqls:
+        for leaf in iter_leaves(pql.when):
+            seen.setdefault(leaf, None)
+        for rule in pql.touch:
+            for leaf in iter_leaves(rule.when):
+                seen.setdefault(leaf, None)
+    return tuple(seen)
 
 
 def compile_plan(
@@ -258,12 +290,14 @@ def compile_plan(
     usr_expr = _user_table(events, snap, acc_table, config, p, ctx)
 
     def cols(level: Level, id_col: str) -> LevelColumns:
+        pqls = tuple((j, q) for j, q in enumerate(config.pqls) if q.level is level)
         return LevelColumns(
             level,
             id_col,
             tuple(k for k, s in config.scores.items() if s.level is level),
             level is Level.ACCOUNT,
-            tuple((j, q) for j, q in enumerate(config.pqls) if q.level is level),
+            pqls,
+            _level_leaves([q for _, q in pqls]),
         )
 
     acc_cols, usr_cols = cols(Level.ACCOUNT, "account_id"), cols(Level.USER, "user_id")
@@ -354,7 +388,9 @@ def fetch(con: ibis.BaseBackend, sql: str, schema: pa.Schema) -> pa.Table:
     raw: Any = con.con
     if con.name == "duckdb":
         table: pa.Table = raw.sql(sql).to_arrow_table()
-        return table
+        # DuckDB's own types (DECIMAL for float literals' sums, HUGEINT sums) -> the
+        # expression's, as Ibis' to_pyarrow gives them
+        return table if table.schema.equals(schema) else table.cast(schema)
     with raw.cursor() as cur:
         cur.execute(sql)
         names = [d.name for d in cur.description]
@@ -435,6 +471,7 @@ class Evidence:
         self.as_of = as_of
         self.ints = _int_scores(config)
         self._memo: dict[tuple[Any, ...], str] = {}
+        self._evidence: dict[tuple[Any, ...], LeafEvidence] = {}
 
     def sentence(self, li: tuple[int, int], leaf: Leaf, said: Any, held: bool) -> str:
         key = _memo_key(said)
@@ -459,12 +496,22 @@ class Evidence:
     ) -> LeafEvidence:
         shown: Any
         said: Any
+        held = bool(held)
         if isinstance(leaf, TraitCond):
             if leaf.trait.scope is Level.USER:
                 traits = self.snap.users.get(entity) if level is Level.USER else None
             else:
                 traits = self.snap.accounts.get(account) if account is not None else None
-            shown = said = _lookup(traits, leaf.trait.keys)
+            fetched = _lookup(traits, leaf.trait.keys)
+        # the same leaf seen with the same value gives the same (immutable) evidence
+        kf, kp = _memo_key(fetched), _memo_key(pts)
+        key = None if kf is None or kp is None else (li, held, *kf, *kp)
+        if key is not None:
+            got = self._evidence.get(key)
+            if got is not None:
+                return got
+        if isinstance(leaf, TraitCond):
+            shown = said = fetched
         elif isinstance(leaf, ScoreCond) and not leaf.on_band:
             shown = said = None if fetched is None else points(self.ints[leaf.score], fetched)
         elif isinstance(leaf, ScoreCond):  # a band: explain shows points and band
@@ -477,30 +524,60 @@ class Evidence:
             shown = _iso(said)
         else:
             shown = said = fetched
-        held = bool(held)
-        return LeafEvidence(leaf.path, held, shown, self.sentence(li, leaf, said, held))
+        out = LeafEvidence(leaf.path, held, shown, self.sentence(li, leaf, said, held))
+        if key is not None:
+            self._evidence[key] = out
+        return out
+
+
+def holds(table: pa.Table, cols: LevelColumns, cond: Condition) -> pa.ChunkedArray | pa.Array:
+    """``cond`` per row of ``table``, from its leaves' held columns (never NULL)."""
+    if isinstance(cond, AllCond | AnyCond | NoneCond):
+        if not cond.items:
+            const = not isinstance(cond, AnyCond)  # all: [] and none: [] hold, any: [] not
+            return pa.array([const] * table.num_rows, pa.bool_())
+        parts = [holds(table, cols, c) for c in cond.items]
+        out = parts[0]
+        for part in parts[1:]:
+            out = pc.and_(out, part) if isinstance(cond, AllCond) else pc.or_(out, part)
+        return pc.invert(out) if isinstance(cond, NoneCond) else out
+    return pc.fill_null(table.column(f"l{cols.column_of(cond)}"), False)
+
+
+def _touches(hit: pa.Table, cols: LevelColumns, pql: Pql) -> list[str]:
+    """The touch of each row of ``hit``: the first rule that holds, else high."""
+    out: list[str | None] = [None] * hit.num_rows
+    for rule in pql.touch:
+        level = str(rule.level)
+        if rule.when is None:
+            flags: list[Any] = [True] * hit.num_rows
+        else:
+            flags = holds(hit, cols, rule.when).to_pylist()
+        for n, flag in enumerate(flags):
+            if flag and out[n] is None:
+                out[n] = level
+    return [t if t is not None else "high" for t in out]
 
 
 def matches(
     table: pa.Table, cols: LevelColumns, j: int, pql: Pql, snap: Snapshot, ev: Evidence
 ) -> list[Match]:
     """The matches of PQL ``j`` from its level's fetched columns, by entity."""
-    hit = table.filter(pc.fill_null(table.column(f"m{j}"), False))
+    hit = table.filter(holds(table, cols, pql.when))
     if hit.num_rows == 0:
         return []
     names = set(hit.column_names)
     entity_ids = _column(hit, cols.id_col)
-    touch = _column(hit, f"t{j}")
-    leaves = iter_leaves(pql.when)
+    touch = _touches(hit, cols, pql)
     none = [None] * hit.num_rows
 
     def col(name: str) -> list[Any]:
         return _column(hit, name) if name in names else none
 
-    per_leaf = [
-        (i, leaf, col(f"h{j}_{i}"), col(f"v{j}_{i}"), col(f"p{j}_{i}"))
-        for i, leaf in enumerate(leaves)
-    ]
+    per_leaf = []
+    for i, leaf in enumerate(iter_leaves(pql.when)):
+        k = cols.column_of(leaf)
+        per_leaf.append((i, leaf, col(f"l{k}"), col(f"v{k}"), col(f"p{k}")))
     out: list[Match] = []
     account_of: Callable[[str], str | None] = (
         (lambda e: e) if pql.level is Level.ACCOUNT else snap.primary.get

@@ -34,143 +34,225 @@ WITH "t13" AS (
   ) AS "t12"
   LEFT OUTER JOIN "snap_members" AS "t4"
     ON "t12"."via_user" = "t4"."m_user"
-), "t15" AS (
-  SELECT
-    "t14"."account",
-    "t14"."user",
-    "t14"."event",
-    "t14"."ts",
-    "t14"."account" AS "key"
-  FROM "t13" AS "t14"
-  WHERE
-    "t14"."account" IS NOT NULL
 )
 SELECT
-  "t21"."key",
-  "t21"."f14",
-  "t21"."f15",
-  "t21"."f18",
-  "t21"."f19",
-  "t21"."f20",
-  "t21"."f21",
-  "t27"."f7",
-  "t27"."f9",
-  "t27"."f11",
-  "t27"."f16",
-  "t27"."f17",
-  "t27"."f22",
-  "t24"."f8"
+  "t24"."f7",
+  "t24"."f9",
+  "t24"."f11",
+  "t24"."f16",
+  "t24"."f17",
+  "t24"."f22",
+  "t24"."f14",
+  "t24"."f15",
+  "t24"."f18",
+  "t24"."f19",
+  "t24"."f20",
+  "t24"."f21",
+  "t18"."f8",
+  COALESCE("t24"."key", "t18"."key") AS "key"
 FROM (
   SELECT
-    "t17"."key",
-    COUNT("t17"."ts") FILTER(WHERE
-      (
-        "t17"."event" = 'Invite Sent'
-      )
-      AND (
-        "t17"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
-      )) AS "f14",
-    COUNT("t17"."ts") FILTER(WHERE
-      (
-        "t17"."event" = 'Invite Accepted'
-      )
-      AND (
-        "t17"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
-      )) AS "f15",
-    COUNT("t17"."ts") FILTER(WHERE
-      (
-        "t17"."event" = 'SSO Settings Viewed'
-      )
-      AND (
-        "t17"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
-      )) AS "f18",
-    COUNT("t17"."ts") FILTER(WHERE
-      (
-        "t17"."event" = 'Audit Log Viewed'
-      )
-      AND (
-        "t17"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
-      )) AS "f19",
-    COUNT("t17"."ts") FILTER(WHERE
-      (
-        "t17"."event" = 'API Key Created'
-      )
-      AND (
-        "t17"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
-      )) AS "f20",
-    COUNT("t17"."ts") FILTER(WHERE
-      (
-        "t17"."event" = 'Integration Connected'
-      )
-      AND (
-        "t17"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
-      )) AS "f21"
-  FROM "t15" AS "t17"
-  GROUP BY
-    1
-) AS "t21"
-INNER JOIN (
-  SELECT
-    "t25"."key",
-    COUNT("t25"."user") FILTER(WHERE
-      "t25"."g_f7") AS "f7",
-    COUNT("t25"."user") FILTER(WHERE
-      "t25"."g_f9") AS "f9",
-    COUNT(DISTINCT "t25"."dv_f11") FILTER(WHERE
-      "t25"."g_f11") AS "f11",
-    COUNT("t25"."user") FILTER(WHERE
-      "t25"."g_f16") AS "f16",
-    COUNT("t25"."user") FILTER(WHERE
-      "t25"."g_f17") AS "f17",
-    COUNT("t25"."user") FILTER(WHERE
-      "t25"."g_f22") AS "f22"
+    "t22"."key",
+    COUNT("t22"."user") FILTER(WHERE
+      "t22"."g_f7") AS "f7",
+    COUNT("t22"."user") FILTER(WHERE
+      "t22"."g_f9") AS "f9",
+    COUNT(DISTINCT "t22"."dv_f11") FILTER(WHERE
+      "t22"."g_f11") AS "f11",
+    COUNT("t22"."user") FILTER(WHERE
+      "t22"."g_f16") AS "f16",
+    COUNT("t22"."user") FILTER(WHERE
+      "t22"."g_f17") AS "f17",
+    COUNT("t22"."user") FILTER(WHERE
+      "t22"."g_f22") AS "f22",
+    SUM("t22"."q_f14") AS "f14",
+    SUM("t22"."q_f15") AS "f15",
+    SUM("t22"."q_f18") AS "f18",
+    SUM("t22"."q_f19") AS "f19",
+    SUM("t22"."q_f20") AS "f20",
+    SUM("t22"."q_f21") AS "f21"
   FROM (
     SELECT
-      "t22"."key",
-      "t22"."user",
-      "t22"."g_f7",
-      "t22"."g_f9",
-      "t22"."g_f11",
-      "t22"."g_f16",
-      "t22"."g_f17",
-      "t22"."g_f22",
+      "t21"."key",
+      "t21"."user",
+      "t21"."g_f7",
+      "t21"."g_f9",
+      "t21"."g_f11",
+      "t21"."g_f16",
+      "t21"."g_f17",
+      "t21"."g_f22",
+      "t21"."q_f14",
+      "t21"."q_f15",
+      "t21"."q_f18",
+      "t21"."q_f19",
+      "t21"."q_f20",
+      "t21"."q_f21",
       "t10"."dv_f11"
     FROM (
       SELECT
-        "t17"."key",
-        "t17"."user",
-        BOOL_OR("t17"."ts" > CAST('2026-02-22T00:00:00' AS TIMESTAMP)) AS "g_f7",
+        "t19"."key",
+        "t19"."user",
+        BOOL_OR("t19"."ts" > CAST('2026-02-22T00:00:00' AS TIMESTAMP)) AS "g_f7",
         BOOL_OR(
           (
-            "t17"."event" = 'Comment Added'
+            "t19"."event" = 'Comment Added'
           )
           AND (
-            "t17"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+            "t19"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
           )
         ) AS "g_f9",
-        BOOL_OR("t17"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)) AS "g_f11",
+        BOOL_OR("t19"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)) AS "g_f11",
         BOOL_OR(
           (
-            "t17"."event" = 'Dashboard Shared'
+            "t19"."event" = 'Dashboard Shared'
           )
           AND (
-            "t17"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+            "t19"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
           )
         ) AS "g_f16",
-        BOOL_OR("t17"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)) AS "g_f17",
+        BOOL_OR("t19"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)) AS "g_f17",
         BOOL_OR(
           (
-            "t17"."event" = 'Signed Up'
+            "t19"."event" = 'Signed Up'
           )
           AND (
-            "t17"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+            "t19"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
           )
-        ) AS "g_f22"
-      FROM "t15" AS "t17"
+        ) AS "g_f22",
+        COUNT("t19"."ts") FILTER(WHERE
+          (
+            "t19"."event" = 'Invite Sent'
+          )
+          AND (
+            "t19"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+          )) AS "q_f14",
+        COUNT("t19"."ts") FILTER(WHERE
+          (
+            "t19"."event" = 'Invite Accepted'
+          )
+          AND (
+            "t19"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+          )) AS "q_f15",
+        COUNT("t19"."ts") FILTER(WHERE
+          (
+            "t19"."event" = 'SSO Settings Viewed'
+          )
+          AND (
+            "t19"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+          )) AS "q_f18",
+        COUNT("t19"."ts") FILTER(WHERE
+          (
+            "t19"."event" = 'Audit Log Viewed'
+          )
+          AND (
+            "t19"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+          )) AS "q_f19",
+        COUNT("t19"."ts") FILTER(WHERE
+          (
+            "t19"."event" = 'API Key Created'
+          )
+          AND (
+            "t19"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+          )) AS "q_f20",
+        COUNT("t19"."ts") FILTER(WHERE
+          (
+            "t19"."event" = 'Integration Connected'
+          )
+          AND (
+            "t19"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+          )) AS "q_f21"
+      FROM (
+        SELECT
+          "t14"."account",
+          "t14"."user",
+          "t14"."event",
+          "t14"."ts",
+          "t14"."account" AS "key"
+        FROM "t13" AS "t14"
+        WHERE
+          "t14"."account" IS NOT NULL
+          AND (
+            (
+              "t14"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+            )
+            OR (
+              (
+                "t14"."event" = 'API Key Created'
+              )
+              AND (
+                "t14"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+              )
+            )
+            OR (
+              (
+                "t14"."event" = 'Audit Log Viewed'
+              )
+              AND (
+                "t14"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+              )
+            )
+            OR (
+              (
+                "t14"."event" = 'Comment Added'
+              )
+              AND (
+                "t14"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+              )
+            )
+            OR (
+              (
+                "t14"."event" = 'Dashboard Shared'
+              )
+              AND (
+                "t14"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+              )
+            )
+            OR (
+              (
+                "t14"."event" = 'Integration Connected'
+              )
+              AND (
+                "t14"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+              )
+            )
+            OR (
+              (
+                "t14"."event" = 'Invite Accepted'
+              )
+              AND (
+                "t14"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+              )
+            )
+            OR (
+              (
+                "t14"."event" = 'Invite Sent'
+              )
+              AND (
+                "t14"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+              )
+            )
+            OR (
+              (
+                "t14"."event" = 'SSO Settings Viewed'
+              )
+              AND (
+                "t14"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+              )
+            )
+            OR (
+              (
+                "t14"."event" = 'Signed Up'
+              )
+              AND (
+                "t14"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+              )
+            )
+          )
+      ) AS "t19"
       GROUP BY
         1,
         2
-    ) AS "t22"
+    ) AS "t21"
     LEFT OUTER JOIN (
       SELECT
         "t0"."user_id" AS "dv_user",
@@ -239,22 +321,21 @@ INNER JOIN (
         END AS "dv_f11"
       FROM "snap_users" AS "t0"
     ) AS "t10"
-      ON "t22"."user" = "t10"."dv_user"
-  ) AS "t25"
+      ON "t21"."user" = "t10"."dv_user"
+  ) AS "t22"
   GROUP BY
     1
-) AS "t27"
-  ON "t21"."key" = "t27"."key"
-INNER JOIN (
+) AS "t24"
+FULL OUTER JOIN (
   SELECT
-    "t18"."key",
-    COUNT("t18"."day") FILTER(WHERE
-      "t18"."g_f8") AS "f8"
+    "t16"."key",
+    COUNT("t16"."day") FILTER(WHERE
+      "t16"."g_f8") AS "f8"
   FROM (
     SELECT
-      "t16"."key",
-      "t16"."day",
-      BOOL_OR("t16"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)) AS "g_f8"
+      "t15"."key",
+      "t15"."day",
+      BOOL_OR("t15"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)) AS "g_f8"
     FROM (
       SELECT
         "t14"."account",
@@ -266,12 +347,13 @@ INNER JOIN (
       FROM "t13" AS "t14"
       WHERE
         "t14"."account" IS NOT NULL
-    ) AS "t16"
+        AND "t14"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+    ) AS "t15"
     GROUP BY
       1,
       2
-  ) AS "t18"
+  ) AS "t16"
   GROUP BY
     1
-) AS "t24"
-  ON "t21"."key" = "t24"."key"
+) AS "t18"
+  ON "t24"."key" = "t18"."key"

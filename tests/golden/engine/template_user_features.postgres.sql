@@ -29,69 +29,69 @@ WITH "t5" AS (
     ON "t4"."raw" = "t2"."raw_id"
 )
 SELECT
-  "t10"."key",
-  "t10"."f1",
-  "t10"."f2",
-  "t10"."f3",
-  "t10"."f4",
-  "t10"."f5",
-  "t10"."f6",
-  "t10"."f12",
-  "t10"."f13",
-  "t13"."f0"
+  "t13"."f1",
+  "t13"."f2",
+  "t13"."f3",
+  "t13"."f4",
+  "t13"."f5",
+  "t13"."f6",
+  "t13"."f12",
+  "t13"."f13",
+  "t11"."f0",
+  COALESCE("t13"."key", "t11"."key") AS "key"
 FROM (
   SELECT
-    "t7"."key",
-    COUNT("t7"."ts") FILTER(WHERE
+    "t10"."key",
+    COUNT("t10"."ts") FILTER(WHERE
       (
-        "t7"."event" = 'Report Created'
+        "t10"."event" = 'Report Created'
       )
       AND (
-        "t7"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+        "t10"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
       )) AS "f1",
-    COUNT("t7"."ts") FILTER(WHERE
+    COUNT("t10"."ts") FILTER(WHERE
       (
-        "t7"."event" = 'Dashboard Shared'
+        "t10"."event" = 'Dashboard Shared'
       )
       AND (
-        "t7"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+        "t10"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
       )) AS "f2",
-    COUNT("t7"."ts") FILTER(WHERE
+    COUNT("t10"."ts") FILTER(WHERE
       (
-        "t7"."event" = 'Invite Sent'
+        "t10"."event" = 'Invite Sent'
       )
       AND (
-        "t7"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+        "t10"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
       )) AS "f3",
-    COUNT("t7"."ts") FILTER(WHERE
+    COUNT("t10"."ts") FILTER(WHERE
       (
-        "t7"."event" = 'Integration Connected'
+        "t10"."event" = 'Integration Connected'
       )
       AND (
-        "t7"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+        "t10"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
       )) AS "f4",
-    COUNT("t7"."ts") FILTER(WHERE
+    COUNT("t10"."ts") FILTER(WHERE
       (
-        "t7"."event" = 'Pricing'
+        "t10"."event" = 'Pricing'
       )
       AND (
-        "t7"."ts" > CAST('2026-02-22T00:00:00' AS TIMESTAMP)
+        "t10"."ts" > CAST('2026-02-22T00:00:00' AS TIMESTAMP)
       )) AS "f5",
-    MAX("t7"."ts") FILTER(WHERE
-      "t7"."event" = 'Logged In') AS "f6",
-    COUNT("t7"."ts") FILTER(WHERE
+    MAX("t10"."ts") FILTER(WHERE
+      "t10"."event" = 'Logged In') AS "f6",
+    COUNT("t10"."ts") FILTER(WHERE
       (
-        "t7"."event" = 'Upgrade Clicked'
+        "t10"."event" = 'Upgrade Clicked'
       )
       AND (
-        "t7"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+        "t10"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
       )) AS "f12",
-    COUNT("t7"."ts") FILTER(WHERE
+    COUNT("t10"."ts") FILTER(WHERE
       (
-        "t7"."event" = 'Plan Limit Reached'
+        "t10"."event" = 'Plan Limit Reached'
       )
       AND (
-        "t7"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+        "t10"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
       )) AS "f13"
   FROM (
     SELECT
@@ -101,25 +101,85 @@ FROM (
       "t6"."ts",
       "t6"."user" AS "key"
     FROM "t5" AS "t6"
-  ) AS "t7"
-  GROUP BY
-    1
-) AS "t10"
-INNER JOIN (
-  SELECT
-    "t11"."key",
-    COUNT("t11"."day") FILTER(WHERE
-      "t11"."g_f0") AS "f0"
-  FROM (
-    SELECT
-      "t8"."key",
-      "t8"."day",
-      BOOL_OR(
+    WHERE
+      (
         (
-          "t8"."event" = 'Logged In'
+          "t6"."event" = 'Dashboard Shared'
         )
         AND (
-          "t8"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+          "t6"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+        )
+      )
+      OR (
+        (
+          "t6"."event" = 'Integration Connected'
+        )
+        AND (
+          "t6"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+        )
+      )
+      OR (
+        (
+          "t6"."event" = 'Invite Sent'
+        )
+        AND (
+          "t6"."ts" > CAST('2026-01-30T00:00:00' AS TIMESTAMP)
+        )
+      )
+      OR (
+        "t6"."event" = 'Logged In'
+      )
+      OR (
+        (
+          "t6"."event" = 'Plan Limit Reached'
+        )
+        AND (
+          "t6"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+        )
+      )
+      OR (
+        (
+          "t6"."event" = 'Pricing'
+        )
+        AND (
+          "t6"."ts" > CAST('2026-02-22T00:00:00' AS TIMESTAMP)
+        )
+      )
+      OR (
+        (
+          "t6"."event" = 'Report Created'
+        )
+        AND (
+          "t6"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+        )
+      )
+      OR (
+        (
+          "t6"."event" = 'Upgrade Clicked'
+        )
+        AND (
+          "t6"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+        )
+      )
+  ) AS "t10"
+  GROUP BY
+    1
+) AS "t13"
+FULL OUTER JOIN (
+  SELECT
+    "t8"."key",
+    COUNT("t8"."day") FILTER(WHERE
+      "t8"."g_f0") AS "f0"
+  FROM (
+    SELECT
+      "t7"."key",
+      "t7"."day",
+      BOOL_OR(
+        (
+          "t7"."event" = 'Logged In'
+        )
+        AND (
+          "t7"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
         )
       ) AS "g_f0"
     FROM (
@@ -131,12 +191,15 @@ INNER JOIN (
         "t6"."user" AS "key",
         DATE("t6"."ts") AS "day"
       FROM "t5" AS "t6"
-    ) AS "t8"
+      WHERE
+        "t6"."event" = 'Logged In'
+        AND "t6"."ts" > CAST('2026-02-15T00:00:00' AS TIMESTAMP)
+    ) AS "t7"
     GROUP BY
       1,
       2
-  ) AS "t11"
+  ) AS "t8"
   GROUP BY
     1
-) AS "t13"
-  ON "t10"."key" = "t13"."key"
+) AS "t11"
+  ON "t13"."key" = "t11"."key"
