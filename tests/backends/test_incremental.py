@@ -240,3 +240,30 @@ def test_a_late_commit_below_the_mark_falls_back(store: EventStore) -> None:
     inc.last.marks["events"].count -= 1  # as if one row with a low seq committed late
     info = inc.step(store, cfg, START)
     assert info.full and info.reason == "rows committed out of seq order"
+
+
+def test_a_failed_step_starts_the_next_one_afresh(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step that fails after its identity moved leaves no half-moved state behind."""
+    import beachhead.engine.incremental as incremental
+
+    cfg = config()
+    mail = builtin_free_mail()
+    world = World(5)
+    inc = IncrementalEvaluator(frozenset(mail))
+    append(store, world.batch(START, 20), START)
+    inc.step(store, cfg, START)
+    later = START + timedelta(hours=1)
+    append(store, world.batch(later, 8), later)
+
+    def lost(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("connection lost")
+
+    with monkeypatch.context() as m:
+        m.setattr(incremental, "evaluate_subset", lost)
+        with pytest.raises(RuntimeError):
+            inc.step(store, cfg, later)
+    info = inc.step(store, cfg, later)
+    assert info.full and info.reason == "first evaluation"
+    assert comparable(info.evaluation) == comparable(evaluate(store, cfg, later, free_mail=mail))

@@ -433,7 +433,12 @@ class IncrementalEvaluator:
         con, _store = _backend_of(store_or_backend)
         as_of = to_utc(as_of)
         marks = _marks(con, self.last.marks if self.last is not None else None)
-        info = self._step(con, config, as_of, marks)
+        try:
+            info = self._step(con, config, as_of, marks)
+        except BaseException:
+            # the kept identity may have moved already: the next step starts afresh
+            self.last = None
+            raise
         info.seconds = time.perf_counter() - started
         return info
 
