@@ -251,7 +251,7 @@ def test_a_failed_step_starts_the_next_one_afresh(
     cfg = config()
     mail = builtin_free_mail()
     world = World(5)
-    inc = IncrementalEvaluator(frozenset(mail))
+    inc = IncrementalEvaluator(frozenset(mail), full_share=1.0)
     append(store, world.batch(START, 20), START)
     inc.step(store, cfg, START)
     later = START + timedelta(hours=1)
