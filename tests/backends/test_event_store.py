@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -259,3 +259,61 @@ def test_nul_inside_json_values_is_stored(store: EventStore) -> None:
     assert store.append(ms, raws, "t").stored == 1
     (got,) = list(store.messages())
     assert got.properties["note"] in ("a\x00b", "a\ufffdb")  # PostgreSQL JSONB has no NUL
+
+
+def _stored_raw(store: EventStore) -> list[tuple[str, dict[str, Any], str]]:
+    import orjson
+
+    t = store.ibis().table("events")
+    df = t.order_by("seq").select("message_id", "raw", "content_hash").execute()
+    return [
+        (mid, raw if isinstance(raw, dict) else orjson.loads(raw), h)
+        for mid, raw, h in zip(df["message_id"], df["raw"], df["content_hash"], strict=True)
+    ]
+
+
+def test_encoded_raw_is_stored_as_the_dict_is(store: EventStore) -> None:
+    import orjson
+
+    from beachhead.ingest.segment import content_hash
+    from beachhead.store.events import Encoded
+
+    ms, raws = msgs(track("m1", 1, properties={"k": [1, "x"]}), track("m2", 2))
+    encoded = [Encoded(r, orjson.dumps(r)) for r in raws]
+    assert store.append(ms[:1], encoded[:1], "t") == AppendResult(1, 0, 0)
+    assert store.append(ms[1:], raws[1:], "t") == AppendResult(1, 0, 0)
+    got = _stored_raw(store)
+    assert got == [(r["messageId"], r, content_hash(r)) for r in raws]
+    # the same content hash whichever form came first: a re-send is an equal duplicate
+    assert store.append(ms, raws, "t") == AppendResult(0, 2, 0)
+    assert store.append(ms, encoded, "t") == AppendResult(0, 2, 0)
+
+
+def test_times_with_an_offset_are_stored_as_utc(store: EventStore) -> None:
+    received = datetime(2026, 3, 1, 17, 30, tzinfo=timezone(timedelta(hours=5)))
+    raw = {**track("m1", 0), "timestamp": "2026-03-01T14:00:00+02:00"}
+    store.append([normalize(raw, received)], [raw], "t")
+    (got,) = list(store.messages())
+    assert got.ts == datetime(2026, 3, 1, 12, tzinfo=UTC)
+    assert got.received_at == datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    df = store.ibis().table("events").select("ts", "received_at").execute()
+    assert df["ts"][0].to_pydatetime() == datetime(2026, 3, 1, 12)
+    assert df["received_at"][0].to_pydatetime() == datetime(2026, 3, 1, 12, 30)
+
+
+def test_batch_mixing_stored_and_new_messages_stores_the_new_ones_once(
+    store: EventStore,
+) -> None:
+    ident = {"type": "identify", "userId": "u", "anonymousId": "a", "traits": {"p": 1}}
+    ms, raws = msgs(track("m1", 1))
+    store.append(ms, raws, "t")
+    ms2, raws2 = msgs(
+        track("m1", 1), {**ident, "messageId": "i1", "timestamp": at(2)}, track("m3", 3)
+    )
+    assert store.append(ms2, raws2, "t") == AppendResult(2, 1, 0)
+    stored = {m.message_id: m.seq for m in store.messages()}
+    assert sorted(stored) == ["i1", "m1", "m3"]
+    assert len(set(stored.values())) == 3
+    (row,) = store.trait_rows()
+    (link,) = store.links()
+    assert row.seq == link.seq == stored["i1"] and row.traits == {"p": 1}

@@ -17,17 +17,16 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
 
 from beachhead.ingest.message import Message
 from beachhead.runtime import Runtime
-from beachhead.store.events import AppendResult
+from beachhead.store.events import AppendResult, RawInput
 
 
 @dataclass(slots=True)
 class _Job:
     messages: Sequence[Message]
-    raws: Sequence[bytes | dict[str, Any]]
+    raws: Sequence[RawInput]
     source: str
     future: Future[AppendResult] = field(default_factory=Future)
 
@@ -57,7 +56,7 @@ class GroupWriter:
         self._thread.start()
 
     def submit(
-        self, messages: Sequence[Message], raws: Sequence[bytes | dict[str, Any]], source: str
+        self, messages: Sequence[Message], raws: Sequence[RawInput], source: str
     ) -> Future[AppendResult]:
         """Queue messages for the next group; the future resolves once they are committed."""
         job = _Job(messages, raws, source)
@@ -107,7 +106,7 @@ class GroupWriter:
             by_source.setdefault(job.source, []).append(job)
         for source, jobs in by_source.items():
             messages: list[Message] = []
-            raws: list[bytes | dict[str, Any]] = []
+            raws: list[RawInput] = []
             for job in jobs:
                 messages.extend(job.messages)
                 raws.extend(job.raws)

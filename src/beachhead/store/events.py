@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from beachhead.config import Settings
 from beachhead.ingest.message import Link, MembershipRow, Message, TraitRow
@@ -37,6 +37,20 @@ class AppendResult:
         )
 
 
+class Encoded(NamedTuple):
+    """A raw message with its JSON text as the caller already serialised it
+    (``orjson.dumps(doc)``): the store keeps ``text`` and hashes ``doc``, so it serialises
+    the message once less."""
+
+    doc: dict[str, Any]
+    text: bytes
+
+
+RawInput = bytes | dict[str, Any] | Encoded
+"""What ``append`` takes as the raw form of a message: its JSON text, the parsed object,
+or both (``Encoded``)."""
+
+
 class StoreBusy(RuntimeError):
     """The embedded events store is held by another process (DuckDB allows one writer).
 
@@ -55,7 +69,7 @@ class EventStore(Protocol):
     """Append-only messages with point-in-time reads (``ts <= as_of``, ordered by (ts, seq))."""
 
     def append(
-        self, messages: Sequence[Message], raws: Sequence[bytes | dict[str, Any]], source: str
+        self, messages: Sequence[Message], raws: Sequence[RawInput], source: str
     ) -> AppendResult:
         """Store ``messages`` (``raws[i]`` is the raw form of ``messages[i]``) in ONE
         transaction; duplicates by message_id (in the batch or already stored) are ignored;

@@ -2,8 +2,12 @@
 
 Rows go in as Arrow tables (one ``INSERT ... SELECT`` per table per batch): DuckDB's
 ``executemany`` manages about 800 rows/s, Arrow tens of thousands. Dedupe against the
-store is ``INSERT OR IGNORE`` on the message_id primary key, with ``RETURNING`` telling
-which messages were new, so derived rows are stored for those only.
+store is the message_id primary key. A batch is first tried with a plain ``INSERT``
+(about 40% less DuckDB CPU per row than ``INSERT OR IGNORE ... RETURNING``); when that
+hits the key (a message already stored), the transaction is rolled back and the batch
+redone with ``INSERT OR IGNORE``, ``RETURNING`` telling which messages were new, so
+derived rows are stored for those only. Re-sent batches pay twice; new ones, the common
+case, once.
 
 ``seq`` comes from a counter in this process, shared by every store open on the file and
 started from the largest stored ``seq`` when the first one opens: DuckDB's file lock means
@@ -32,6 +36,8 @@ from beachhead.store.events_rows import (
     MEMBERSHIP_COLUMNS,
     MESSAGE_SELECT,
     TRAIT_COLUMNS,
+    Prepared,
+    RawInput,
     derived_of_stored,
     link_columns,
     link_from_row,
@@ -218,33 +224,67 @@ class DuckDBEventStore:
         self._insert("memberships", MEMBERSHIPS_ARROW, membership_columns(derived.memberships))
 
     def append(
-        self, messages: Sequence[Message], raws: Sequence[bytes | dict[str, Any]], source: str
+        self, messages: Sequence[Message], raws: Sequence[RawInput], source: str
     ) -> AppendResult:
         prepared = prepare(messages, raws)
         if not prepared.messages:
             return AppendResult()
         with self._counter.write, self._lock:
+            seqs = self._reserve(len(prepared.messages))
+            # Arrow's timestamp("us") stores the UTC instant of an aware datetime itself.
+            columns = prepared.columns(seqs, source, aware_ok=True)
+            arrow = pa.Table.from_pydict(columns, schema=EVENTS_ARROW)
+            del columns
             con = self._con
-            con.begin()
+            con.register("_bh_in_events", arrow)
             try:
-                seqs = self._reserve(len(prepared.messages))
-                arrow = pa.Table.from_pydict(prepared.columns(seqs, source), schema=EVENTS_ARROW)
-                con.register("_bh_in_events", arrow)
-                try:
-                    rows = con.execute(
-                        "INSERT OR IGNORE INTO events SELECT * FROM _bh_in_events "
-                        "RETURNING message_id"
-                    ).fetchall()
-                finally:
-                    con.unregister("_bh_in_events")
-                stored = {r[0] for r in rows}
-                existing = self._existing(prepared.messages, stored)
-                self._insert_derived(derived_of_stored(prepared, seqs, stored))
-                con.commit()
-            except BaseException:
-                _rollback(con)
-                raise
+                done = self._append_new(prepared, seqs)
+                if done is None:
+                    done = self._append_some(prepared, seqs)
+            finally:
+                con.unregister("_bh_in_events")
+        stored, existing = done
         return prepared.result(stored, existing)
+
+    def _append_new(
+        self, prepared: Prepared, seqs: Sequence[int]
+    ) -> tuple[set[str], dict[str, str]] | None:
+        """Insert the batch assuming no message is stored yet; None (rolled back) when one
+        is: the primary key refused the insert."""
+        con = self._con
+        con.begin()
+        try:
+            con.execute("INSERT INTO events SELECT * FROM _bh_in_events")
+            stored = {m.message_id for m in prepared.messages}
+            self._insert_derived(derived_of_stored(prepared, seqs, stored))
+            con.commit()
+        except duckdb.ConstraintException:
+            _rollback(con)
+            return None
+        except BaseException:
+            _rollback(con)
+            raise
+        return stored, {}
+
+    def _append_some(
+        self, prepared: Prepared, seqs: Sequence[int]
+    ) -> tuple[set[str], dict[str, str]]:
+        """Insert the messages not stored yet (``INSERT OR IGNORE``), their derived rows,
+        and read the stored content hash of the others."""
+        con = self._con
+        con.begin()
+        try:
+            rows = con.execute(
+                "INSERT OR IGNORE INTO events SELECT * FROM _bh_in_events RETURNING message_id"
+            ).fetchall()
+            stored = {r[0] for r in rows}
+            existing = self._existing(prepared.messages, stored)
+            self._insert_derived(derived_of_stored(prepared, seqs, stored))
+            con.commit()
+        except BaseException:
+            _rollback(con)
+            raise
+        return stored, existing
 
     def _existing(self, messages: list[Message], stored: set[str]) -> dict[str, str]:
         """message_id -> stored content_hash, for the messages that were already there."""

@@ -21,7 +21,7 @@ from psycopg.types.json import set_json_loads
 
 from beachhead.ingest.derive import Derived
 from beachhead.ingest.message import Link, MembershipRow, Message, TraitRow
-from beachhead.store.events import AppendResult
+from beachhead.store.events import AppendResult, RawInput
 from beachhead.store.events_rows import (
     EVENT_COLUMNS,
     LINK_COLUMNS,
@@ -128,7 +128,7 @@ class PostgresEventStore:
         self._copy(cur, "memberships", membership_columns(derived.memberships))
 
     def append(
-        self, messages: Sequence[Message], raws: Sequence[bytes | dict[str, Any]], source: str
+        self, messages: Sequence[Message], raws: Sequence[RawInput], source: str
     ) -> AppendResult:
         prepared = prepare(messages, raws)
         if not prepared.messages:

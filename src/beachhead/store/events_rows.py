@@ -3,6 +3,11 @@
 ``prepare`` does the work that needs no database: the content hash, JSON text of the
 JSON columns, and dedupe inside the batch (the first of several copies wins). The backends
 then only insert columns and read tuples back.
+
+This is the per-event hot path of HTTP ingest, so it builds each column as one list, uses
+one ``orjson.dumps`` per value at most (none for an empty object, none for the raw message
+when the caller already has its JSON: ``Encoded``), and converts each distinct datetime
+object once (a request's messages share one ``received_at`` and often one ``ts``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import orjson
 from beachhead.ingest.derive import Derived, derive_all
 from beachhead.ingest.message import Link, MembershipRow, Message, MessageType, TraitRow
 from beachhead.ingest.segment import content_hash
-from beachhead.store.events import AppendResult
+from beachhead.store.events import AppendResult, Encoded, RawInput
 
 EVENT_COLUMNS: tuple[str, ...] = (
     "seq",
@@ -61,6 +66,31 @@ def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _dumps_obj(value: dict[str, Any]) -> str:
+    """``dumps`` of a properties/traits object; ``{}`` without a call when it is empty."""
+    return orjson.dumps(value).decode() if value else "{}"
+
+
+def _naive_column(values: Sequence[datetime]) -> list[datetime]:
+    """``naive_utc`` of each value, converting each distinct object once."""
+    out: list[datetime] = []
+    append = out.append
+    last: datetime | None = None
+    last_naive: datetime | None = None
+    seen: dict[int, datetime] = {}
+    for dt in values:
+        if dt is last:
+            append(cast(datetime, last_naive))
+            continue
+        key = id(dt)
+        got = seen.get(key)
+        if got is None:
+            got = seen[key] = naive_utc(dt)
+        last, last_naive = dt, got
+        append(got)
+    return out
+
+
 def _loads_obj(value: Any) -> dict[str, Any]:
     if value is None:
         return {}
@@ -82,9 +112,20 @@ class Prepared:
     raw_json: list[str] = field(default_factory=list)
     later_copies: dict[str, list[str]] = field(default_factory=dict)
 
-    def columns(self, seqs: Sequence[int], source: str) -> dict[str, list[Any]]:
-        """Column name -> values, in ``EVENT_COLUMNS`` order, seq assigned from ``seqs``."""
+    def columns(
+        self, seqs: Sequence[int], source: str, aware_ok: bool = False
+    ) -> dict[str, list[Any]]:
+        """Column name -> values, in ``EVENT_COLUMNS`` order, seq assigned from ``seqs``.
+
+        ``aware_ok``: leave ``ts`` and ``received_at`` tz-aware, for a consumer that turns
+        them into UTC itself (Arrow's ``timestamp("us")`` does: it stores the UTC instant).
+        """
         ms = self.messages
+        ts = [m.ts for m in ms]
+        received = [m.received_at for m in ms]
+        if not aware_ok:
+            ts = _naive_column(ts)
+            received = _naive_column(received)
         return {
             "seq": list(seqs),
             "message_id": [m.message_id for m in ms],
@@ -95,10 +136,10 @@ class Prepared:
             "group_id": [m.group_id for m in ms],
             "context_group_id": [m.context_group_id for m in ms],
             "previous_id": [m.previous_id for m in ms],
-            "ts": [naive_utc(m.ts) for m in ms],
-            "received_at": [naive_utc(m.received_at) for m in ms],
-            "properties": [dumps(m.properties) for m in ms],
-            "traits": [dumps(m.traits) for m in ms],
+            "ts": ts,
+            "received_at": received,
+            "properties": [_dumps_obj(m.properties) for m in ms],
+            "traits": [_dumps_obj(m.traits) for m in ms],
             "raw": self.raw_json,
             "content_hash": self.hashes,
             "source": [source] * len(ms),
@@ -124,14 +165,17 @@ class Prepared:
         return AppendResult(len(stored), duplicates, differing)
 
 
-def prepare(messages: Sequence[Message], raws: Sequence[bytes | dict[str, Any]]) -> Prepared:
+def prepare(messages: Sequence[Message], raws: Sequence[RawInput]) -> Prepared:
     """Hash and serialise each message once; set aside later copies of a message_id."""
     if len(messages) != len(raws):
         raise ValueError(f"append needs one raw per message ({len(messages)} != {len(raws)})")
     out = Prepared()
     seen: set[str] = set()
     for m, raw in zip(messages, raws, strict=True):
-        if isinstance(raw, bytes | bytearray | memoryview):
+        if isinstance(raw, Encoded):
+            raw_text = raw.text.decode()
+            h = content_hash(raw.doc)
+        elif isinstance(raw, bytes | bytearray | memoryview):
             raw_text = bytes(raw).decode()
             parsed = orjson.loads(raw_text)
             h = content_hash(parsed) if isinstance(parsed, dict) else content_hash({"_": parsed})

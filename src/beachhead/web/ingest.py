@@ -34,6 +34,7 @@ from beachhead.ingest.message import Message, Reject
 from beachhead.ingest.segment import InvalidMessage, normalize
 from beachhead.ingest.writer import GroupWriter
 from beachhead.runtime import Runtime
+from beachhead.store.events import Encoded, RawInput
 from beachhead.store.state import StateStore
 
 router = APIRouter(tags=["ingest"])
@@ -237,7 +238,7 @@ async def ingest(request: Request, single_type: str | None) -> Response:
     received_at = datetime.now(UTC)
     batch_sent_at = sent_at if isinstance(sent_at, str) else None
     messages: list[Message] = []
-    raws: list[bytes | dict[str, Any]] = []
+    raws: list[RawInput] = []
     rejects: list[Reject] = []
     where = f"http:{request.url.path} key={key_name}"
     for i, (msg, raw) in enumerate(zip(raw_messages, encoded, strict=True)):
@@ -246,7 +247,9 @@ async def ingest(request: Request, single_type: str | None) -> Response:
         except InvalidMessage as exc:
             rejects.append(Reject(where, i, exc.reason, raw.decode(), received_at))
             continue
-        raws.append(msg)  # the parsed dict: the store serialises it once, no re-parse
+        # The parsed dict (hashed by the store) with the JSON already made for the size
+        # check (stored as raw): the store neither re-parses nor re-serialises it.
+        raws.append(Encoded(msg, raw))
 
     waits: list[Any] = []
     if messages:
