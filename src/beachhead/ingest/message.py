@@ -6,7 +6,7 @@ This is a shared contract (see docs/architecture.md). ``normalize`` lives in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
 
@@ -41,6 +41,62 @@ class Message:
     properties: dict[str, Any] = field(default_factory=dict)
     traits: dict[str, Any] = field(default_factory=dict)
     seq: int = 0
+
+
+_MESSAGE_FIELDS = (
+    "message_id",
+    "type",
+    "ts",
+    "received_at",
+    "event",
+    "user_id",
+    "anonymous_id",
+    "group_id",
+    "context_group_id",
+    "previous_id",
+    "properties",
+    "traits",
+    "seq",
+)
+assert tuple(f.name for f in fields(Message)) == _MESSAGE_FIELDS, "update new_message"
+_new = object.__new__
+(_s0, _s1, _s2, _s3, _s4, _s5, _s6, _s7, _s8, _s9, _s10, _s11, _s12) = (
+    Message.__dict__[name].__set__ for name in _MESSAGE_FIELDS
+)
+
+
+def new_message(
+    message_id: str,
+    type: MessageType,
+    ts: datetime,
+    received_at: datetime,
+    event: str | None,
+    user_id: str | None,
+    anonymous_id: str | None,
+    group_id: str | None,
+    context_group_id: str | None,
+    previous_id: str | None,
+    properties: dict[str, Any],
+    traits: dict[str, Any],
+) -> Message:
+    """``Message(...)`` with every field given, for the ingest hot path: the same object,
+    built through the slot descriptors instead of the frozen dataclass ``__init__`` (which
+    goes through ``object.__setattr__`` per field): about 1 µs instead of 2.5 µs."""
+    m: Message = _new(Message)
+    _s0(m, message_id)
+    _s1(m, type)
+    _s2(m, ts)
+    _s3(m, received_at)
+    _s4(m, event)
+    _s5(m, user_id)
+    _s6(m, anonymous_id)
+    _s7(m, group_id)
+    _s8(m, context_group_id)
+    _s9(m, previous_id)
+    _s10(m, properties)
+    _s11(m, traits)
+    _s12(m, 0)
+    return m
 
 
 @dataclass(frozen=True, slots=True)

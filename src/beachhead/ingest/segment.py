@@ -25,7 +25,7 @@ from typing import Any, cast
 
 import orjson
 
-from beachhead.ingest.message import Message, MessageType
+from beachhead.ingest.message import Message, MessageType, new_message
 
 TYPES: frozenset[str] = frozenset({"track", "identify", "group", "page", "screen", "alias"})
 _TYPES_TEXT = ", ".join(sorted(TYPES))
@@ -136,8 +136,11 @@ def normalize(raw: object, received_at: datetime, sent_at: str | None = None) ->
     if mtype not in TYPES:
         raise InvalidMessage(f"unknown type {_short(mtype)} (expected one of {_TYPES_TEXT})")
 
-    user_id = as_id(get("userId"), "userId")
-    anonymous_id = as_id(get("anonymousId"), "anonymousId")
+    # ids: a non-empty str without NUL is the common case and is taken as it is
+    v = get("userId")
+    user_id = v if v.__class__ is str and v and "\x00" not in v else as_id(v, "userId")
+    v = get("anonymousId")
+    anonymous_id = v if v.__class__ is str and v and "\x00" not in v else as_id(v, "anonymousId")
     if user_id is None and anonymous_id is None:
         raise InvalidMessage(f"{mtype} message needs 'userId' or 'anonymousId'")
 
@@ -183,23 +186,26 @@ def normalize(raw: object, received_at: datetime, sent_at: str | None = None) ->
         received_at = received_at.replace(tzinfo=UTC)
     ts = _message_time(raw, received_at, sent_at)
 
-    message_id = as_id(get("messageId"), "messageId")
+    v = get("messageId")
+    message_id = v if v.__class__ is str and v and "\x00" not in v else as_id(v, "messageId")
     if message_id is None:
         message_id = derived_message_id(raw)
+    v = context.get("groupId")
+    context_group_id = None if v is None else as_id(v, "context.groupId")
 
-    return Message(
-        message_id=message_id,
-        type=cast(MessageType, mtype),
-        ts=ts,
-        received_at=received_at,
-        event=event,
-        user_id=user_id,
-        anonymous_id=anonymous_id,
-        group_id=group_id,
-        context_group_id=as_id(context.get("groupId"), "context.groupId"),
-        previous_id=previous_id,
-        properties=properties,
-        traits=traits,
+    return new_message(
+        message_id,
+        cast(MessageType, mtype),
+        ts,
+        received_at,
+        event,
+        user_id,
+        anonymous_id,
+        group_id,
+        context_group_id,
+        previous_id,
+        properties,
+        traits,
     )
 
 
@@ -207,13 +213,19 @@ def _message_time(
     raw: dict[str, Any], received_at: datetime, batch_sent_at: str | None
 ) -> datetime:
     """The message's time per the spec; every present timestamp field must parse."""
-    timestamp = parse_time(raw.get("timestamp"), "timestamp")
-    original = parse_time(raw.get("originalTimestamp"), "originalTimestamp")
-    own_sent = raw.get("sentAt")
+    get = raw.get
+    value = get("timestamp")
+    # the common case, a str that parsed before, costs one cache lookup
+    timestamp = _parse_iso(value) if value.__class__ is str and value else None
+    if timestamp is None:
+        timestamp = parse_time(value, "timestamp")
+    value = get("originalTimestamp")
+    original = None if value is None else parse_time(value, "originalTimestamp")
+    own_sent = get("sentAt")
     if own_sent is not None:
         sent = parse_time(own_sent, "sentAt")
     else:
-        sent = parse_time(batch_sent_at, "sentAt")
+        sent = None if batch_sent_at is None else parse_time(batch_sent_at, "sentAt")
     if timestamp is not None:
         return timestamp
     if original is not None:
