@@ -366,15 +366,20 @@ def redate(match: Match, config: Config, as_of: datetime) -> Match:
     """
     leaves = iter_leaves(config.pql(match.pql).when)
     evidence = []
+    moved = False
     for leaf, e in zip(leaves, match.evidence, strict=True):
         if isinstance(leaf, EventCond) and leaf.aggregate in (
             Aggregate.FIRST_SEEN,
             Aggregate.LAST_SEEN,
         ):
             said = datetime.fromisoformat(e.value) if isinstance(e.value, str) else e.value
-            e = replace(e, sentence=sentence(leaf, said, e.held, as_of))
+            said_now = sentence(leaf, said, e.held, as_of)
+            if said_now != e.sentence:
+                e = replace(e, sentence=said_now)
+                moved = True
         evidence.append(e)
-    return replace(match, evidence=evidence)
+    # most sentences read the same a minute later: the match itself is kept then
+    return replace(match, evidence=evidence) if moved else match
 
 
 def _scores(ev: Evaluation, account: str, keys: frozenset[str]) -> Any:

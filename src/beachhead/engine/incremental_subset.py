@@ -52,6 +52,7 @@ from beachhead.rules.model import Config
 from beachhead.rules.result import Evaluation, Match
 
 _STR = pa.string()
+_TYPES = ", ".join("'" + t + "'" for t in sorted(ACTIVITY_TYPES))
 # Columns every subset keeps (the filter and the guest lookup read them).
 _ALWAYS = ("seq", "type", "user_id", "anonymous_id", "context_group_id", "ts")
 
@@ -163,12 +164,14 @@ def evaluate_subset(
         acc_t = _ids(con, temps, "accts", full_accounts)
         cols = _read_columns(plan, con.table("events").columns)
         sub_name = f"bh_{uuid.uuid4().hex[:10]}_events"
-        types = ", ".join("'" + t + "'" for t in sorted(ACTIVITY_TYPES))
+        select = (
+            "SELECT "
+            + ", ".join(_quote(c) for c in cols)
+            + f" FROM events WHERE ts <= {_ts_sql(cutoff)} AND type IN ({_TYPES}) AND "
+        )
         _execute(
             con,
-            f"CREATE TEMP TABLE {_quote(sub_name)} AS SELECT "
-            + ", ".join(_quote(c) for c in cols)
-            + f" FROM events WHERE ts <= {_ts_sql(cutoff)} AND type IN ({types}) AND ("
+            f"CREATE TEMP TABLE {_quote(sub_name)} AS {select}("
             f"COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_t)})"
             f" OR context_group_id IN (SELECT id FROM {_quote(acc_t)}))",
         )
@@ -214,8 +217,8 @@ def evaluate_subset(
             usr_events = f"bh_{uuid.uuid4().hex[:10]}_usr_events"
             _execute(
                 con,
-                f"CREATE TEMP TABLE {_quote(usr_events)} AS SELECT * FROM {_quote(sub_name)}"
-                f" WHERE COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_u)})",
+                f"CREATE TEMP TABLE {_quote(usr_events)} AS {select}"
+                f"COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_u)})",
             )
             temps.append(usr_events)
             up_u = upload(con, _cut(snapshot, users, acc_ids, full_accounts, raws_of))
