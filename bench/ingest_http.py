@@ -225,6 +225,7 @@ def run(quick: bool = False) -> list[BenchTable]:
         f"{total:,} events (cores: {os.cpu_count()})",
         ["store", "path", "events/s", "share of ceiling", "server CPU µs/event", "failed requests"],
     )
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     with tempfile.TemporaryDirectory(prefix="bh-bench-") as tmp:
         stores: list[tuple[str, dict[str, str], dict[str, str]]] = [
             (
@@ -263,8 +264,9 @@ def run(quick: bool = False) -> list[BenchTable]:
     table.notes.append("aim: >= 20,000 events/s over HTTP on 2 cores with the embedded store")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     table.notes.append(
-        f"load average at the end: {load:.1f} (the clients share the machine with the server; "
-        "other work on it lowers every row)"
+        f"load average at the start {load_start:.1f}, at the end {load:.1f} (the clients share "
+        "the machine with the server; other work on it lowers every row; server CPU per event "
+        "is the steadier figure)"
     )
     return [table]
 

@@ -151,6 +151,8 @@ class Prepared:
         A duplicate "differs" when its content hash is not that of the copy the store keeps
         (the one stored earlier, or the first copy of this batch).
         """
+        if not self.later_copies and len(stored) == len(self.messages):
+            return AppendResult(len(stored), 0, 0)  # all new, no copies: the common case
         duplicates = 0
         differing = 0
         for m, h in zip(self.messages, self.hashes, strict=True):
