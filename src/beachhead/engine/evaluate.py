@@ -1,18 +1,24 @@
 """``evaluate(store_or_backend, config, as_of)``: every score, stage and PQL, in the database.
 
-The steps, each a few Ibis expressions (no SQL strings):
+The steps:
 
 1. identity at ``as_of`` (``ingest/identity.resolve``), uploaded as temporary tables;
-2. account level: the accounts, their planned features (one pass over the attributed
-   activity), member metrics, then account scores (in dependency order) and the stage;
-   materialised once as a temporary table;
-3. user level: the users, their features (one pass over their activity), the primary
-   account's columns joined in (``a__`` prefix), then user scores; materialised;
-4. one small query per level for every entity's scores and stage, and one per PQL that
-   returns only the matching rows with their touch and, per leaf, whether it held and the
-   value seen (the evidence).
+2. a compiled plan (``engine/prepared.py``: ``prepare(con, config, stitched=...)``, built by
+   Ibis once per process and definitions, ``as_of`` one parameter of its SQL), run at
+   ``as_of``: the account level (its features in one pass over the attributed activity,
+   member metrics, account scores in dependency order, the stage) materialised as a
+   temporary table; then ONE query per level that returns every entity's scores, bands,
+   stage and every distinct PQL leaf's held/value columns (the user level, with the
+   primary account's columns joined in with the ``a__`` prefix, is computed inside it);
+3. PQL match and touch from the held columns (Arrow compute), evidence in Python with its
+   sentences memoised (``rules/result.py``).
 
-Python only turns the fetched rows into the ``Evaluation`` (``rules/result.py``).
+The Ibis builders below (``_account_table``, ``_user_table``, ``_touch_expr``,
+``_value_column``) are what the compiled plan is made of. ``_entities``, ``_matches``,
+``_Temps`` are the per-run Ibis path (compiled at each ``as_of``, literal bounds, rows
+fetched as dicts), kept with their signatures for ``engine/incremental.py``; new code
+should use ``engine.prepared`` (``PreparedEvaluation.run(con, as_of, up, snapshot,
+events=...)`` takes any events table, e.g. a pre-filtered subset).
 """
 
 from __future__ import annotations

@@ -400,11 +400,14 @@ def compute(
         parts.append(per.group_by("key").aggregate(**counts))
     out = parts[0]
     for part in parts[1:]:
-        j = out.outer_join(part, out.key == part.key)
+        # the part's key renamed first: both sides derive from the same stream, and Ibis
+        # must not resolve ``key`` of one to the other
+        other = part.rename(part_key="key")
+        j = out.outer_join(other, out.key == other.part_key)
         rest = [c for c in out.columns if c != "key"]
         out = j.select(
             *(j[c] for c in rest),
-            *(j[c] for c in part.columns[1:]),
-            key=j.key.coalesce(j.key_right),
-        )
+            *(j[c] for c in part.columns if c != "key"),
+            key=j.key.coalesce(j.part_key),
+        ).view()  # a computed key: the next join must not merge into this join chain
     return out

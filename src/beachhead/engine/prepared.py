@@ -6,10 +6,11 @@ expressions of an evaluation over *unbound* tables and compiles them to SQL once
 - ``accounts_sql``: the account level's wide table (features, member metrics, scores,
   stage), materialised as a temporary table (the user level reads it);
 - ``accounts_fetch`` / ``users_fetch``: ONE query per level that returns every entity's
-  score points, bands (and the stage), and, for every PQL of that level, ``m<j>`` (does
-  it match), ``t<j>`` (its touch) and per leaf ``h<j>_<i>`` (held), ``v<j>_<i>`` (the
-  value seen) and ``p<j>_<i>`` (points, for a band leaf), NULL where the PQL does not
-  match. The users' wide table is computed inside ``users_fetch`` (not materialised).
+  score points, bands (and the stage) and, for every distinct leaf of the level's PQLs and
+  touch rules, ``l<k>`` (held), ``v<k>`` (the value seen) and ``p<k>`` (a band leaf's
+  points). A PQL's match and touch are its condition evaluated over the held columns with
+  Arrow compute (``holds``), so no condition is repeated in the SQL. The users' wide table
+  is computed inside ``users_fetch`` (not materialised).
 
 ``as_of`` is ONE parameter in that SQL: every bound is ``as_of - INTERVAL ...`` in SQL
 (``values.Ctx.ts_before``), never a literal computed in Python, and the table names
@@ -33,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import re
 import threading
 import uuid
@@ -427,12 +429,21 @@ def entities(table: pa.Table, cols: LevelColumns, config: Config) -> dict[str, E
         bands = _column(table, band_column(config, k)) if config.score(k).bands else None
         per_score.append((k, ints[k], _column(table, score_column(config, k)), bands))
     out: dict[str, EntityEval] = {}
+    # few distinct (points, band) pairs: one immutable ScoreValue each (0 is not shared,
+    # so -0.0 stays itself)
+    shared: dict[tuple[str, Any, Any], ScoreValue] = {}
     for n in sorted(range(len(ids)), key=ids.__getitem__):
         ev = EntityEval(id=ids[n], stage=stages[n])
         for k, is_int, pts, bands in per_score:
-            ev.scores[k] = ScoreValue(
-                points=points(is_int, pts[n]), band=None if bands is None else bands[n]
-            )
+            raw, band = pts[n], None if bands is None else bands[n]
+            if not raw:
+                ev.scores[k] = ScoreValue(points=points(is_int, raw), band=band)
+                continue
+            key = (k, raw, band)
+            value = shared.get(key)
+            if value is None:
+                value = shared[key] = ScoreValue(points=points(is_int, raw), band=band)
+            ev.scores[k] = value
         out[ev.id] = ev
     return out
 
@@ -455,6 +466,8 @@ def _memo_key(value: Any) -> tuple[Any, ...] | None:
 
     The type takes part (``1``, ``1.0`` and ``True`` are equal in Python, printed apart);
     containers (JSON lists/objects) are not memoised."""
+    if isinstance(value, float) and value == 0.0:  # 0.0 and -0.0 are equal, shown apart
+        return (float, value, math.copysign(1.0, value))
     if value is None or isinstance(value, str | int | float | datetime):
         return (type(value), value)
     if isinstance(value, ScoreValue):
@@ -578,28 +591,60 @@ def matches(
     for i, leaf in enumerate(iter_leaves(pql.when)):
         k = cols.column_of(leaf)
         per_leaf.append((i, leaf, col(f"l{k}"), col(f"v{k}"), col(f"p{k}")))
-    out: list[Match] = []
     account_of: Callable[[str], str | None] = (
         (lambda e: e) if pql.level is Level.ACCOUNT else snap.primary.get
     )
-    for n in sorted(range(hit.num_rows), key=entity_ids.__getitem__):
-        entity = entity_ids[n]
-        account = account_of(entity)
-        evidence = [
-            ev.leaf((j, i), leaf, h[n], v[n], p[n], pql.level, entity, account)
-            for i, leaf, h, v, p in per_leaf
-        ]
-        out.append(
-            Match(
-                pql=pql.key,
-                level=str(pql.level),
-                entity_id=entity,
-                account_id=account,
-                priority=pql.priority,
-                touch=touch[n],
-                evidence=evidence,
-            )
+    order = sorted(range(hit.num_rows), key=entity_ids.__getitem__)
+    entities_ = [entity_ids[n] for n in order]
+    accounts = [account_of(e) for e in entities_]
+    columns = [
+        _evidence_column(ev, (j, i), leaf, h, v, p, order, pql.level, entities_, accounts)
+        for i, leaf, h, v, p in per_leaf
+    ]
+    evidence = [list(row) for row in zip(*columns, strict=True)] if columns else None
+    return [
+        Match(
+            pql=pql.key,
+            level=str(pql.level),
+            entity_id=entity,
+            account_id=accounts[m],
+            priority=pql.priority,
+            touch=touch[n],
+            evidence=evidence[m] if evidence is not None else [],
         )
+        for m, (n, entity) in enumerate(zip(order, entities_, strict=True))
+    ]
+
+
+def _evidence_column(
+    ev: Evidence,
+    li: tuple[int, int],
+    leaf: Leaf,
+    held: list[Any],
+    values: list[Any],
+    pts: list[Any],
+    order: list[int],
+    level: Level,
+    entities_: list[str],
+    accounts: list[str | None],
+) -> list[LeafEvidence]:
+    """One leaf's evidence for every match (rows in ``order``)."""
+    if isinstance(leaf, TraitCond):  # the value comes from the entity's traits
+        return [
+            ev.leaf(li, leaf, held[n], None, None, level, entities_[m], accounts[m])
+            for m, n in enumerate(order)
+        ]
+    seen: dict[tuple[Any, ...], LeafEvidence] = {}
+    out: list[LeafEvidence] = []
+    for m, n in enumerate(order):
+        h, v, p = held[n], values[n], pts[n]
+        key = (h, v.__class__, v, p.__class__, p)
+        got = seen.get(key) if v != 0.0 and p != 0.0 else None  # -0.0 == 0.0: not shared
+        if got is None:
+            got = ev.leaf(li, leaf, h, v, p, level, entities_[m], accounts[m])
+            if v != 0.0 and p != 0.0:
+                seen[key] = got
+        out.append(got)
     return out
 
 

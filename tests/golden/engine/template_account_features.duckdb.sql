@@ -36,130 +36,130 @@ WITH "t13" AS (
     ON "t12"."via_user" = "t4"."m_user"
 )
 SELECT
-  "t24"."f7",
-  "t24"."f9",
-  "t24"."f11",
-  "t24"."f16",
-  "t24"."f17",
-  "t24"."f22",
-  "t24"."f14",
-  "t24"."f15",
-  "t24"."f18",
-  "t24"."f19",
-  "t24"."f20",
-  "t24"."f21",
-  "t18"."f8",
-  COALESCE("t24"."key", "t18"."key") AS "key"
+  "t25"."f7",
+  "t25"."f9",
+  "t25"."f11",
+  "t25"."f16",
+  "t25"."f17",
+  "t25"."f22",
+  "t25"."f14",
+  "t25"."f15",
+  "t25"."f18",
+  "t25"."f19",
+  "t25"."f20",
+  "t25"."f21",
+  "t19"."f8",
+  COALESCE("t25"."key", "t19"."part_key") AS "key"
 FROM (
   SELECT
-    "t22"."key",
-    COUNT("t22"."user") FILTER(WHERE
-      "t22"."g_f7") AS "f7",
-    COUNT("t22"."user") FILTER(WHERE
-      "t22"."g_f9") AS "f9",
-    COUNT(DISTINCT "t22"."dv_f11") FILTER(WHERE
-      "t22"."g_f11") AS "f11",
-    COUNT("t22"."user") FILTER(WHERE
-      "t22"."g_f16") AS "f16",
-    COUNT("t22"."user") FILTER(WHERE
-      "t22"."g_f17") AS "f17",
-    COUNT("t22"."user") FILTER(WHERE
-      "t22"."g_f22") AS "f22",
-    SUM("t22"."q_f14") AS "f14",
-    SUM("t22"."q_f15") AS "f15",
-    SUM("t22"."q_f18") AS "f18",
-    SUM("t22"."q_f19") AS "f19",
-    SUM("t22"."q_f20") AS "f20",
-    SUM("t22"."q_f21") AS "f21"
+    "t23"."key",
+    COUNT("t23"."user") FILTER(WHERE
+      "t23"."g_f7") AS "f7",
+    COUNT("t23"."user") FILTER(WHERE
+      "t23"."g_f9") AS "f9",
+    COUNT(DISTINCT "t23"."dv_f11") FILTER(WHERE
+      "t23"."g_f11") AS "f11",
+    COUNT("t23"."user") FILTER(WHERE
+      "t23"."g_f16") AS "f16",
+    COUNT("t23"."user") FILTER(WHERE
+      "t23"."g_f17") AS "f17",
+    COUNT("t23"."user") FILTER(WHERE
+      "t23"."g_f22") AS "f22",
+    SUM("t23"."q_f14") AS "f14",
+    SUM("t23"."q_f15") AS "f15",
+    SUM("t23"."q_f18") AS "f18",
+    SUM("t23"."q_f19") AS "f19",
+    SUM("t23"."q_f20") AS "f20",
+    SUM("t23"."q_f21") AS "f21"
   FROM (
     SELECT
-      "t21"."key",
-      "t21"."user",
-      "t21"."g_f7",
-      "t21"."g_f9",
-      "t21"."g_f11",
-      "t21"."g_f16",
-      "t21"."g_f17",
-      "t21"."g_f22",
-      "t21"."q_f14",
-      "t21"."q_f15",
-      "t21"."q_f18",
-      "t21"."q_f19",
-      "t21"."q_f20",
-      "t21"."q_f21",
+      "t22"."key",
+      "t22"."user",
+      "t22"."g_f7",
+      "t22"."g_f9",
+      "t22"."g_f11",
+      "t22"."g_f16",
+      "t22"."g_f17",
+      "t22"."g_f22",
+      "t22"."q_f14",
+      "t22"."q_f15",
+      "t22"."q_f18",
+      "t22"."q_f19",
+      "t22"."q_f20",
+      "t22"."q_f21",
       "t10"."dv_f11"
     FROM (
       SELECT
-        "t19"."key",
-        "t19"."user",
-        BOOL_OR(CAST("t19"."ts" > MAKE_TIMESTAMP(2026, 2, 22, 0, 0, 0.0) AS BOOLEAN)) AS "g_f7",
+        "t20"."key",
+        "t20"."user",
+        BOOL_OR(CAST("t20"."ts" > MAKE_TIMESTAMP(2026, 2, 22, 0, 0, 0.0) AS BOOLEAN)) AS "g_f7",
         BOOL_OR(
           CAST((
-            "t19"."event" = 'Comment Added'
+            "t20"."event" = 'Comment Added'
           )
           AND (
-            "t19"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+            "t20"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
           ) AS BOOLEAN)
         ) AS "g_f9",
-        BOOL_OR(CAST("t19"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0) AS BOOLEAN)) AS "g_f11",
+        BOOL_OR(CAST("t20"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0) AS BOOLEAN)) AS "g_f11",
         BOOL_OR(
           CAST((
-            "t19"."event" = 'Dashboard Shared'
+            "t20"."event" = 'Dashboard Shared'
           )
           AND (
-            "t19"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+            "t20"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
           ) AS BOOLEAN)
         ) AS "g_f16",
-        BOOL_OR(CAST("t19"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0) AS BOOLEAN)) AS "g_f17",
+        BOOL_OR(CAST("t20"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0) AS BOOLEAN)) AS "g_f17",
         BOOL_OR(
           CAST((
-            "t19"."event" = 'Signed Up'
+            "t20"."event" = 'Signed Up'
           )
           AND (
-            "t19"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+            "t20"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
           ) AS BOOLEAN)
         ) AS "g_f22",
-        COUNT("t19"."ts") FILTER(WHERE
+        COUNT("t20"."ts") FILTER(WHERE
           (
-            "t19"."event" = 'Invite Sent'
+            "t20"."event" = 'Invite Sent'
           )
           AND (
-            "t19"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+            "t20"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
           )) AS "q_f14",
-        COUNT("t19"."ts") FILTER(WHERE
+        COUNT("t20"."ts") FILTER(WHERE
           (
-            "t19"."event" = 'Invite Accepted'
+            "t20"."event" = 'Invite Accepted'
           )
           AND (
-            "t19"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+            "t20"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
           )) AS "q_f15",
-        COUNT("t19"."ts") FILTER(WHERE
+        COUNT("t20"."ts") FILTER(WHERE
           (
-            "t19"."event" = 'SSO Settings Viewed'
+            "t20"."event" = 'SSO Settings Viewed'
           )
           AND (
-            "t19"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+            "t20"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
           )) AS "q_f18",
-        COUNT("t19"."ts") FILTER(WHERE
+        COUNT("t20"."ts") FILTER(WHERE
           (
-            "t19"."event" = 'Audit Log Viewed'
+            "t20"."event" = 'Audit Log Viewed'
           )
           AND (
-            "t19"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+            "t20"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
           )) AS "q_f19",
-        COUNT("t19"."ts") FILTER(WHERE
+        COUNT("t20"."ts") FILTER(WHERE
           (
-            "t19"."event" = 'API Key Created'
+            "t20"."event" = 'API Key Created'
           )
           AND (
-            "t19"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+            "t20"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
           )) AS "q_f20",
-        COUNT("t19"."ts") FILTER(WHERE
+        COUNT("t20"."ts") FILTER(WHERE
           (
-            "t19"."event" = 'Integration Connected'
+            "t20"."event" = 'Integration Connected'
           )
           AND (
-            "t19"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+            "t20"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
           )) AS "q_f21"
       FROM (
         SELECT
@@ -248,11 +248,11 @@ FROM (
               )
             )
           )
-      ) AS "t19"
+      ) AS "t20"
       GROUP BY
         1,
         2
-    ) AS "t21"
+    ) AS "t22"
     LEFT OUTER JOIN (
       SELECT
         "t0"."user_id" AS "dv_user",
@@ -307,39 +307,44 @@ FROM (
         END AS "dv_f11"
       FROM "snap_users" AS "t0"
     ) AS "t10"
-      ON "t21"."user" = "t10"."dv_user"
-  ) AS "t22"
+      ON "t22"."user" = "t10"."dv_user"
+  ) AS "t23"
   GROUP BY
     1
-) AS "t24"
+) AS "t25"
 FULL OUTER JOIN (
   SELECT
-    "t16"."key",
-    COUNT("t16"."day") FILTER(WHERE
-      "t16"."g_f8") AS "f8"
+    "t17"."key" AS "part_key",
+    "t17"."f8"
   FROM (
     SELECT
-      "t15"."key",
-      "t15"."day",
-      BOOL_OR(CAST("t15"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0) AS BOOLEAN)) AS "g_f8"
+      "t16"."key",
+      COUNT("t16"."day") FILTER(WHERE
+        "t16"."g_f8") AS "f8"
     FROM (
       SELECT
-        "t14"."account",
-        "t14"."user",
-        "t14"."event",
-        "t14"."ts",
-        "t14"."account" AS "key",
-        CAST("t14"."ts" AS DATE) AS "day"
-      FROM "t13" AS "t14"
-      WHERE
-        "t14"."account" IS NOT NULL
-        AND "t14"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
-    ) AS "t15"
+        "t15"."key",
+        "t15"."day",
+        BOOL_OR(CAST("t15"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0) AS BOOLEAN)) AS "g_f8"
+      FROM (
+        SELECT
+          "t14"."account",
+          "t14"."user",
+          "t14"."event",
+          "t14"."ts",
+          "t14"."account" AS "key",
+          CAST("t14"."ts" AS DATE) AS "day"
+        FROM "t13" AS "t14"
+        WHERE
+          "t14"."account" IS NOT NULL
+          AND "t14"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+      ) AS "t15"
+      GROUP BY
+        1,
+        2
+    ) AS "t16"
     GROUP BY
-      1,
-      2
-  ) AS "t16"
-  GROUP BY
-    1
-) AS "t18"
-  ON "t24"."key" = "t18"."key"
+      1
+  ) AS "t17"
+) AS "t19"
+  ON "t25"."key" = "t19"."part_key"

@@ -29,16 +29,16 @@ WITH "t5" AS (
     ON "t4"."raw" = "t2"."raw_id"
 )
 SELECT
-  "t13"."f1",
-  "t13"."f2",
-  "t13"."f3",
-  "t13"."f4",
-  "t13"."f5",
-  "t13"."f6",
-  "t13"."f12",
-  "t13"."f13",
-  "t11"."f0",
-  COALESCE("t13"."key", "t11"."key") AS "key"
+  "t14"."f1",
+  "t14"."f2",
+  "t14"."f3",
+  "t14"."f4",
+  "t14"."f5",
+  "t14"."f6",
+  "t14"."f12",
+  "t14"."f13",
+  "t12"."f0",
+  COALESCE("t14"."key", "t12"."part_key") AS "key"
 FROM (
   SELECT
     "t10"."key",
@@ -164,41 +164,46 @@ FROM (
   ) AS "t10"
   GROUP BY
     1
-) AS "t13"
+) AS "t14"
 FULL OUTER JOIN (
   SELECT
-    "t8"."key",
-    COUNT("t8"."day") FILTER(WHERE
-      "t8"."g_f0") AS "f0"
+    "t9"."key" AS "part_key",
+    "t9"."f0"
   FROM (
     SELECT
-      "t7"."key",
-      "t7"."day",
-      BOOL_OR(
-        CAST((
-          "t7"."event" = 'Logged In'
-        )
-        AND (
-          "t7"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
-        ) AS BOOLEAN)
-      ) AS "g_f0"
+      "t8"."key",
+      COUNT("t8"."day") FILTER(WHERE
+        "t8"."g_f0") AS "f0"
     FROM (
       SELECT
-        "t6"."user",
-        "t6"."cgid",
-        "t6"."event",
-        "t6"."ts",
-        "t6"."user" AS "key",
-        CAST("t6"."ts" AS DATE) AS "day"
-      FROM "t5" AS "t6"
-      WHERE
-        "t6"."event" = 'Logged In' AND "t6"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
-    ) AS "t7"
+        "t7"."key",
+        "t7"."day",
+        BOOL_OR(
+          CAST((
+            "t7"."event" = 'Logged In'
+          )
+          AND (
+            "t7"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+          ) AS BOOLEAN)
+        ) AS "g_f0"
+      FROM (
+        SELECT
+          "t6"."user",
+          "t6"."cgid",
+          "t6"."event",
+          "t6"."ts",
+          "t6"."user" AS "key",
+          CAST("t6"."ts" AS DATE) AS "day"
+        FROM "t5" AS "t6"
+        WHERE
+          "t6"."event" = 'Logged In' AND "t6"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+      ) AS "t7"
+      GROUP BY
+        1,
+        2
+    ) AS "t8"
     GROUP BY
-      1,
-      2
-  ) AS "t8"
-  GROUP BY
-    1
-) AS "t11"
-  ON "t13"."key" = "t11"."key"
+      1
+  ) AS "t9"
+) AS "t12"
+  ON "t14"."key" = "t12"."part_key"
