@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,15 @@ EVENTS = ["Report Created", "Dashboard Shared", "Comment Added", "Logged In", "E
 PG_ADMIN = os.environ.get("BEACHHEAD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+_T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def _stamp(client: int, n: int, i: int) -> str:
+    """A distinct microsecond time per message, in the SDKs' ISO-8601 form."""
+    at = _T0 + timedelta(seconds=client * 100_000 + n, microseconds=i * 997)
+    return at.isoformat()
+
+
 def _message(client: int, n: int, i: int) -> dict[str, Any]:
     """A realistic track call, as the Segment library sends it (~450 bytes)."""
     return {
@@ -50,7 +59,8 @@ def _message(client: int, n: int, i: int) -> dict[str, Any]:
             "library": {"name": "analytics-python", "version": "2.4.0"},
             "groupId": f"acct_{i % 300}",
         },
-        "timestamp": "2026-03-01T12:00:00.000000+00:00",
+        # every message its own time, as the SDKs send it (a parse cache cannot help)
+        "timestamp": _stamp(client, n, i),
         "integrations": {},
     }
 
