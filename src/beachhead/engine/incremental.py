@@ -27,10 +27,12 @@ appeared below the last seen ``seq`` (a late commit on PostgreSQL), a definition
 compares a trait or property with a relative time (``30d ago``, ``within``) while the
 clock moved, or when most entities changed anyway.
 
-The subset evaluation (``evaluate_subset``) runs the engine's own level passes on the
-events of the affected entities only (one filtered copy, materialised once), with an
-identity snapshot cut down to those entities plus what their rows read: the members of
-their accounts and the users of guest activity (``context.groupId``) toward them.
+The subset evaluation (``engine/incremental_subset.py``) runs the full evaluation's
+compiled plan (``engine/prepared.py``) on a filtered copy of the events of the affected
+entities, with an identity snapshot cut down to them plus what their rows read: the
+members of their accounts and the users of guest activity (``context.groupId``) toward
+them. Identity moves with the rows that became visible (``engine/identity_incremental.py``).
+A step that fails drops the checkpoint: the next one is full.
 """
 
 from __future__ import annotations

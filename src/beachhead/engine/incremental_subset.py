@@ -58,7 +58,11 @@ _ALWAYS = ("seq", "type", "user_id", "anonymous_id", "context_group_id", "ts")
 
 
 def _read_columns(plan: PreparedEvaluation, columns: Iterable[str]) -> list[str]:
-    """The events columns the plan's SQL can read (a quoted name appears in it)."""
+    """The events columns the plan's SQL can read (a quoted name appears in it).
+
+    A superset: a column whose name is also an alias in the SQL is kept (today ``raw``,
+    which the plan names ``COALESCE(user_id, anonymous_id)``, so the stored raw message
+    is copied too; it is NULL in the benchmark's data, not in real stores)."""
     text = plan.accounts_sql + plan.accounts_fetch + plan.users_fetch
     return [c for c in columns if c in _ALWAYS or re.search(rf'"{re.escape(c)}"', text)]
 
