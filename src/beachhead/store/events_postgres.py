@@ -220,6 +220,10 @@ class PostgresEventStore:
             import ibis
 
             self._ibis = ibis.connect(self.url)
+            # Analytical queries here are wide and run once: PostgreSQL's JIT would spend
+            # seconds compiling each (see engine/evaluate.py::_prepare); off for this session.
+            with self._ibis.con.cursor() as cur:
+                cur.execute("SET jit = off")
         return self._ibis
 
     def close(self) -> None:
