@@ -32,6 +32,7 @@ from typing import Any
 from beachhead.engine.evaluate import evaluate
 from beachhead.engine.incremental import IncrementalEvaluator, StepInfo
 from beachhead.ingest.freemail import builtin_free_mail
+from beachhead.ingest.identity import Snapshot
 from beachhead.ingest.segment import normalize
 from beachhead.rules.model import Config
 from beachhead.store.events_duckdb import DuckDBEventStore
@@ -78,6 +79,49 @@ def changes(users: int, accounts: int, share: float, seed: int = 5) -> list[dict
                     "userId": uid,
                     "traits": {"title": rng.choice(["VP", "Lead", "Analyst"])},
                     "messageId": f"inc-{i}-id",
+                    "timestamp": _iso(at),
+                }
+            )
+    return out
+
+
+def entity_changes(
+    snap: Snapshot, share: float, seed: int = 7, prefix: str = "ent"
+) -> list[dict[str, Any]]:
+    """Messages that change about ``share`` of the entities: ``share`` of the accounts,
+    picked at random, and as many of their members as make ``share`` of the users (members
+    of a picked account only, where there are enough), each sending a few tracks without a
+    ``context.groupId`` and some an identify. Unlike ``changes`` (users picked anywhere,
+    whose memberships spread the change over many accounts), this is the change "1% of the
+    entities" describes."""
+    rng = random.Random(seed)
+    accounts = sorted(snap.accounts)
+    picked = set(rng.sample(accounts, max(1, int(len(accounts) * share))))
+    want = max(1, int(len(snap.users) * share))
+    inside = sorted(u for a in picked for u in snap.members.get(a, ()))
+    only = [u for u in dict.fromkeys(inside) if snap.accounts_of.get(u, set()) <= picked]
+    pool = only if len(only) >= want else list(dict.fromkeys(inside))
+    users = rng.sample(pool, min(want, len(pool)))
+    at = AS_OF + timedelta(seconds=40)
+    out: list[dict[str, Any]] = []
+    for i, uid in enumerate(users):
+        for k in range(3):
+            out.append(
+                {
+                    "type": "track",
+                    "userId": uid,
+                    "event": rng.choice(EVENTS),
+                    "messageId": f"{prefix}-{i}-{k}",
+                    "timestamp": _iso(at),
+                }
+            )
+        if i % 5 == 0:
+            out.append(
+                {
+                    "type": "identify",
+                    "userId": uid,
+                    "traits": {"title": rng.choice(["VP", "Lead", "Analyst"])},
+                    "messageId": f"{prefix}-{i}-id",
                     "timestamp": _iso(at),
                 }
             )
@@ -154,6 +198,15 @@ def measure(n: int, table: BenchTable) -> None:
             full, full_s = _full(store, cfg, t2, mail)
             assert info.evaluation == full, "incremental and full evaluations differ"
             _row(table, "clock only (+1 min)", n, info, full_s)
+            raws = entity_changes(first.snapshot, 0.01)
+            msgs = [replace(normalize(r, AS_OF), seq=0) for r in raws]
+            store.append(msgs, raws, "bench")
+            t3 = t2 + timedelta(minutes=1)
+            info, inc = _step(inc, store, cfg, t3)
+            full, full_s = _full(store, cfg, t3, mail)
+            assert not info.full, info.reason
+            assert info.evaluation == full, "incremental and full evaluations differ"
+            _row(table, "1% of accounts and 1% of users (their members) acted", n, info, full_s)
         finally:
             store.close()
 
