@@ -35,12 +35,12 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import ibis
-import orjson
 
+from beachhead.engine.snapshot import aware_utc, link, membership, naive_utc, trait_row
 from beachhead.ingest.identity import (
     Snapshot,
     Traits,
@@ -60,25 +60,8 @@ class NeedFull(Exception):
     """The incremental path cannot be sure: resolve from scratch."""
 
 
-def _naive(dt: datetime) -> datetime:
-    return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
-
-
-def _aware(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
 def _key(row: TraitRow | Link | MembershipRow) -> Key:
-    return (_aware(row.ts), row.seq)
-
-
-def _traits(value: Any) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if isinstance(value, dict):
-        return value
-    loaded = orjson.loads(value)
-    return loaded if isinstance(loaded, dict) else {}
+    return (aware_utc(row.ts), row.seq)
 
 
 @dataclass
@@ -94,11 +77,11 @@ class Rows:
 def _window(t: Any, as_of: datetime, mark: int, before: tuple[datetime, int] | None) -> Any:
     """Rows with ``ts <= as_of`` and ``seq <= mark``; with ``before`` (the last as_of and
     its mark) only those that were not visible then."""
-    cond = (t.ts <= ibis.literal(_naive(as_of), type="timestamp")) & (t.seq <= mark)
+    cond = (t.ts <= ibis.literal(naive_utc(as_of), type="timestamp")) & (t.seq <= mark)
     if before is not None:
         last_as_of, last_mark = before
         cond = cond & (
-            (t.seq > last_mark) | (t.ts > ibis.literal(_naive(last_as_of), type="timestamp"))
+            (t.seq > last_mark) | (t.ts > ibis.literal(naive_utc(last_as_of), type="timestamp"))
         )
     return t.filter(cond)
 
@@ -125,29 +108,15 @@ def read_rows(
     expr = expr.select(
         "kind", "entity_id", "ts", "source", "seq", traits=expr.traits.cast("string")
     )
-    for r in expr.to_pyarrow().to_pylist():
-        out.trait_rows.append(
-            TraitRow(
-                r["kind"],
-                r["entity_id"],
-                _aware(r["ts"]),
-                _traits(r["traits"]),
-                r["source"],
-                r["seq"],
-            )
-        )
+    out.trait_rows = [trait_row(r) for r in expr.to_pyarrow().to_pylist()]
     t = con.table("links")
     expr = _window(t, as_of, marks["links"], prev("links")).select("from_id", "to_id", "ts", "seq")
-    for r in expr.to_pyarrow().to_pylist():
-        out.links.append(Link(r["from_id"], r["to_id"], _aware(r["ts"]), r["seq"]))
+    out.links = [link(r) for r in expr.to_pyarrow().to_pylist()]
     t = con.table("memberships")
     expr = _window(t, as_of, marks["memberships"], prev("memberships")).select(
         "user_id", "account_id", "ts", "source", "seq"
     )
-    for r in expr.to_pyarrow().to_pylist():
-        out.memberships.append(
-            MembershipRow(r["user_id"], r["account_id"], _aware(r["ts"]), r["source"], r["seq"])
-        )
+    out.memberships = [membership(r) for r in expr.to_pyarrow().to_pylist()]
     if named:
         ev = con.table("events")
         expr = _window(ev, as_of, marks["events"], prev("events"))
@@ -177,7 +146,7 @@ class IdentityState:
     def __init__(
         self, rows: Rows, as_of: datetime, free_mail: frozenset[str], marks: Mapping[str, int]
     ) -> None:
-        self.as_of = _aware(as_of)
+        self.as_of = aware_utc(as_of)
         self.free_mail = free_mail
         self.marks = dict(marks)
         self.links: list[tuple[Key, Link]] = sorted((_key(lk), lk) for lk in rows.links)
@@ -262,7 +231,7 @@ class IdentityState:
 
         Returns the new Snapshot (equal to ``resolve`` on every visible row) and what
         changed. The state moves to ``as_of``; raises ``NeedFull`` (state unusable)."""
-        as_of = _aware(as_of)
+        as_of = aware_utc(as_of)
         if self.collision or as_of < self.as_of:
             raise NeedFull("cannot advance")
         old = self.snap

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -35,17 +35,18 @@ from beachhead.ingest.message import Link, MembershipRow, TraitRow
 _STR = pa.string()
 
 
-def _naive(dt: datetime) -> datetime:
+def naive_utc(dt: datetime) -> datetime:
     return dt.astimezone(UTC).replace(tzinfo=None) if dt.tzinfo else dt
 
 
-def _aware(dt: datetime) -> datetime:
+def aware_utc(dt: datetime) -> datetime:
     return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def _rows(con: ibis.BaseBackend, table: str, as_of: datetime) -> list[dict[str, Any]]:
     t = con.table(table)
-    expr = t.filter(t.ts <= ibis.literal(_naive(as_of), type="timestamp")).order_by(["ts", "seq"])
+    visible = t.ts <= ibis.literal(naive_utc(as_of), type="timestamp")
+    expr = t.filter(visible).order_by(["ts", "seq"])
     if "traits" in t.columns:  # JSON as text: parsed once below, not by a generic converter
         expr = expr.mutate(traits=expr.traits.cast("string"))
     return list(expr.to_pyarrow().to_pylist())
@@ -60,11 +61,28 @@ def _traits(value: Any) -> dict[str, Any]:
     return loaded if isinstance(loaded, dict) else {}
 
 
+def trait_row(r: Mapping[str, Any]) -> TraitRow:
+    """A ``trait_rows`` row read through Ibis (traits as JSON text) as a ``TraitRow``."""
+    return TraitRow(
+        r["kind"], r["entity_id"], aware_utc(r["ts"]), _traits(r["traits"]), r["source"], r["seq"]
+    )
+
+
+def link(r: Mapping[str, Any]) -> Link:
+    """A ``links`` row as a ``Link``."""
+    return Link(r["from_id"], r["to_id"], aware_utc(r["ts"]), r["seq"])
+
+
+def membership(r: Mapping[str, Any]) -> MembershipRow:
+    """A ``memberships`` row as a ``MembershipRow``."""
+    return MembershipRow(r["user_id"], r["account_id"], aware_utc(r["ts"]), r["source"], r["seq"])
+
+
 def named_ids(con: ibis.BaseBackend, as_of: datetime) -> list[str]:
     """The raw id (userId, else anonymousId) of every visible message, computed in the DB."""
     ev = con.table("events")
     raw = ev.user_id.coalesce(ev.anonymous_id).name("raw")
-    expr = ev.filter(ev.ts <= ibis.literal(_naive(as_of), type="timestamp")).select(raw)
+    expr = ev.filter(ev.ts <= ibis.literal(naive_utc(as_of), type="timestamp")).select(raw)
     expr = expr.filter(expr.raw.notnull()).distinct().order_by("raw")
     return [r for r in expr.to_pyarrow().column("raw").to_pylist() if r is not None]
 
@@ -73,20 +91,9 @@ def resolve_from_tables(
     con: ibis.BaseBackend, as_of: datetime, free_mail: Iterable[str] | None = None
 ) -> Snapshot:
     """Identity at ``as_of`` from the events store's derived tables (read through Ibis)."""
-    trait_rows = [
-        TraitRow(
-            r["kind"], r["entity_id"], _aware(r["ts"]), _traits(r["traits"]), r["source"], r["seq"]
-        )
-        for r in _rows(con, "trait_rows", as_of)
-    ]
-    links = [
-        Link(r["from_id"], r["to_id"], _aware(r["ts"]), r["seq"])
-        for r in _rows(con, "links", as_of)
-    ]
-    memberships = [
-        MembershipRow(r["user_id"], r["account_id"], _aware(r["ts"]), r["source"], r["seq"])
-        for r in _rows(con, "memberships", as_of)
-    ]
+    trait_rows = [trait_row(r) for r in _rows(con, "trait_rows", as_of)]
+    links = [link(r) for r in _rows(con, "links", as_of)]
+    memberships = [membership(r) for r in _rows(con, "memberships", as_of)]
     mail = frozenset(builtin_free_mail() if free_mail is None else free_mail)
     return resolve(trait_rows, links, memberships, as_of, mail, named_ids(con, as_of))
 
