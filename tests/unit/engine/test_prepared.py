@@ -3,7 +3,7 @@
 A plan compiled once and run at many times (window boundaries included: an event exactly
 at ``as_of - 7d`` and exactly at ``as_of``) must give, at each time, the result of the
 engine's per-run Ibis path (the level passes compiled at that time with literal bounds,
-``evaluate._matches``/``_entities``), on a real DuckDB store. The events table is a
+``engine_per_run_path._matches``/``_entities``), on a real DuckDB store. The events table is a
 parameter (a copy of the table gives the same result), and the SQL holds ``as_of`` as a
 placeholder only.
 """
@@ -18,16 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_per_run_path import _entities, _matches, _Temps
 
 from beachhead.engine import evaluate as evaluate_fn
-from beachhead.engine.evaluate import (
-    _account_table,
-    _entities,
-    _matches,
-    _prepare,
-    _Temps,
-    _user_table,
-)
+from beachhead.engine.evaluate import _account_table, _prepare, _user_table
 from beachhead.engine.prepared import (
     AS_OF_TS,
     AS_OF_US,
