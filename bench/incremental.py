@@ -53,6 +53,37 @@ def _iso(t: Any) -> str:
     return str(t.isoformat()).replace("+00:00", "Z")
 
 
+def _acted(
+    uid: str, i: int, rng: random.Random, at: Any, prefix: str, group_to: int | None
+) -> list[dict[str, Any]]:
+    """Three tracks from ``uid`` (with ``group_to`` accounts, 30% of the last one toward a
+    random account through ``context.groupId``) and, for every fifth user, an identify
+    that changes a trait."""
+    out: list[dict[str, Any]] = []
+    for k in range(3):
+        msg: dict[str, Any] = {
+            "type": "track",
+            "userId": uid,
+            "event": rng.choice(EVENTS),
+            "messageId": f"{prefix}-{i}-{k}",
+            "timestamp": _iso(at),
+        }
+        if group_to is not None and k == 2 and rng.random() < 0.3:
+            msg["context"] = {"groupId": f"acct_{rng.randrange(group_to)}"}
+        out.append(msg)
+    if i % 5 == 0:
+        out.append(
+            {
+                "type": "identify",
+                "userId": uid,
+                "traits": {"title": rng.choice(["VP", "Lead", "Analyst"])},
+                "messageId": f"{prefix}-{i}-id",
+                "timestamp": _iso(at),
+            }
+        )
+    return out
+
+
 def changes(users: int, accounts: int, share: float, seed: int = 5) -> list[dict[str, Any]]:
     """A few messages from ``share`` of the users (ids as ``bench/evaluate_data`` makes them)."""
     rng = random.Random(seed)
@@ -60,28 +91,7 @@ def changes(users: int, accounts: int, share: float, seed: int = 5) -> list[dict
     at = AS_OF + timedelta(seconds=30)
     out: list[dict[str, Any]] = []
     for i, u in enumerate(picked):
-        uid = f"u_{u}"
-        for k in range(3):
-            msg: dict[str, Any] = {
-                "type": "track",
-                "userId": uid,
-                "event": rng.choice(EVENTS),
-                "messageId": f"inc-{i}-{k}",
-                "timestamp": _iso(at),
-            }
-            if k == 2 and rng.random() < 0.3:
-                msg["context"] = {"groupId": f"acct_{rng.randrange(accounts)}"}
-            out.append(msg)
-        if i % 5 == 0:
-            out.append(
-                {
-                    "type": "identify",
-                    "userId": uid,
-                    "traits": {"title": rng.choice(["VP", "Lead", "Analyst"])},
-                    "messageId": f"inc-{i}-id",
-                    "timestamp": _iso(at),
-                }
-            )
+        out += _acted(f"u_{u}", i, rng, at, "inc", accounts)
     return out
 
 
@@ -105,26 +115,7 @@ def entity_changes(
     at = AS_OF + timedelta(seconds=40)
     out: list[dict[str, Any]] = []
     for i, uid in enumerate(users):
-        for k in range(3):
-            out.append(
-                {
-                    "type": "track",
-                    "userId": uid,
-                    "event": rng.choice(EVENTS),
-                    "messageId": f"{prefix}-{i}-{k}",
-                    "timestamp": _iso(at),
-                }
-            )
-        if i % 5 == 0:
-            out.append(
-                {
-                    "type": "identify",
-                    "userId": uid,
-                    "traits": {"title": rng.choice(["VP", "Lead", "Analyst"])},
-                    "messageId": f"{prefix}-{i}-id",
-                    "timestamp": _iso(at),
-                }
-            )
+        out += _acted(uid, i, rng, at, prefix, None)
     return out
 
 
