@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from pgdb import PG_ADMIN_URL, PG_AVAILABLE
+from pgdb import PG_ADMIN_URL, PG_AVAILABLE, scratch_database
 
 if os.environ.get("CI") and not PG_AVAILABLE:  # CI must test PostgreSQL, never skip it
     raise RuntimeError(f"PostgreSQL is required in CI and {PG_ADMIN_URL} does not answer")
@@ -21,14 +19,8 @@ def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test (dropped afterwards)."""
     if not PG_AVAILABLE:
         pytest.skip("PostgreSQL on 127.0.0.1:5432 is not available")
-    name = f"bh_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database() as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,6 +7,9 @@ A module of its own (not ``conftest``) so that tests can import it: several fold
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 
@@ -22,3 +25,16 @@ def _pg_available() -> bool:
 
 
 PG_AVAILABLE = _pg_available()
+
+
+@contextmanager
+def scratch_database(prefix: str = "bh_test") -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped (with its sessions) afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -62,22 +62,12 @@ def runtimes(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[R
 
 def _second_pg(request: pytest.FixtureRequest) -> str:
     """A second fresh database (the ``pg_url`` fixture gives one per test)."""
-    import uuid
+    from pgdb import scratch_database
 
-    import psycopg
-
-    from pgdb import PG_ADMIN_URL
-
-    name = f"bh_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    request.addfinalizer(drop)
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    made = scratch_database()
+    url = made.__enter__()
+    request.addfinalizer(lambda: made.__exit__(None, None, None))
+    return url
 
 
 def config_text() -> str:

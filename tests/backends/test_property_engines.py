@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -36,7 +34,7 @@ from beachhead.rules.result import Evaluation
 from beachhead.store.events import EventStore
 from beachhead.store.events_duckdb import DuckDBEventStore
 from beachhead.store.events_postgres import PostgresEventStore
-from pgdb import PG_ADMIN_URL, PG_AVAILABLE
+from pgdb import PG_AVAILABLE, scratch_database
 
 AS_OF = datetime(2026, 3, 1, tzinfo=UTC)
 USERS = ["u1", "u2", "u3", "u4"]
@@ -275,17 +273,15 @@ def definitions(draw: st.DrawFn) -> dict[str, Any]:
 def _stores() -> Iterator[list[EventStore]]:
     tmp = tempfile.TemporaryDirectory()
     stores: list[EventStore] = [DuckDBEventStore(Path(tmp.name) / "e.duckdb")]
-    name = f"bh_prop_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        stores.append(PostgresEventStore(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name))
-        yield stores
+        with scratch_database("bh_prop") as url:
+            try:
+                stores.append(PostgresEventStore(url))
+                yield stores
+            finally:
+                for s in stores:
+                    s.close()
     finally:
-        for s in stores:
-            s.close()
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         tmp.cleanup()
 
 

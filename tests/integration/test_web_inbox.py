@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
@@ -30,24 +31,13 @@ def served(
 ) -> Iterator[tuple[str, list[Qualification], Path]]:
     tmp = tmp_path_factory.mktemp(request.param)
     url_db: str | None = None
-    cleanup: Callable[[], None] = lambda: None  # noqa: E731
+    databases = ExitStack()
     if request.param == "postgres":
-        import uuid
-
-        import psycopg
-
-        from pgdb import PG_ADMIN_URL, PG_AVAILABLE
+        from pgdb import PG_AVAILABLE, scratch_database
 
         if not PG_AVAILABLE:
             pytest.skip("PostgreSQL on 127.0.0.1:5432 is not available")
-        name = f"bh_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url_db = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-        def cleanup() -> None:
-            with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        url_db = databases.enter_context(scratch_database())
 
     settings = make_settings(tmp, url_db)
     (tmp / "data").mkdir()
@@ -59,7 +49,7 @@ def served(
         with web_app(settings) as url:
             yield url, quals, settings.config
     finally:
-        cleanup()
+        databases.close()
 
 
 def _stage(q: Qualification) -> str | None:
