@@ -8,6 +8,7 @@ its own CSRF token.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -24,8 +25,14 @@ from beachhead.store.state_models import WriteKey
 
 SESSION_DAYS = 14
 _hasher = PasswordHasher()
-# verified against when the email is unknown, so a miss costs as long as a hit
-_DUMMY_HASH = _hasher.hash("not a password: timing only")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so a miss costs as long as a hit.
+    Made on first use, not at import: hashing costs about 0.3 s, which every command
+    that imports this module (``serve``, ``evaluate``) paid before signing anyone in."""
+    return _hasher.hash("not a password: timing only")
 
 
 class UserError(ValueError):
@@ -169,7 +176,7 @@ class AppUserStore:
         with self.state.session() as s:
             row = s.scalar(select(AppUserRow).where(AppUserRow.email == email.strip().lower()))
         try:
-            _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+            _hasher.verify(row.password_hash if row else _dummy_hash(), password)
         except (VerificationError, InvalidHashError):
             return None
         if row is None or row.disabled:
