@@ -36,11 +36,17 @@ import bisect
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import ibis
 
-from beachhead.engine.snapshot import aware_utc, link, membership, naive_utc, trait_row
+from beachhead.engine.snapshot import (
+    aware_utc,
+    link,
+    membership,
+    naive_utc,
+    query_rows,
+    trait_row,
+)
 from beachhead.ingest.identity import (
     Snapshot,
     Traits,
@@ -74,16 +80,19 @@ class Rows:
     named: set[str] = field(default_factory=set)
 
 
-def _window(t: Any, as_of: datetime, mark: int, before: tuple[datetime, int] | None) -> Any:
+def _window_sql(as_of: datetime, mark: int, before: tuple[datetime, int] | None) -> str:
     """Rows with ``ts <= as_of`` and ``seq <= mark``; with ``before`` (the last as_of and
-    its mark) only those that were not visible then."""
-    cond = (t.ts <= ibis.literal(naive_utc(as_of), type="timestamp")) & (t.seq <= mark)
+    its mark) only those that were not visible then (a SQL ``WHERE`` condition)."""
+    cond = f"ts <= {_ts(as_of)} AND seq <= {int(mark)}"
     if before is not None:
         last_as_of, last_mark = before
-        cond = cond & (
-            (t.seq > last_mark) | (t.ts > ibis.literal(naive_utc(last_as_of), type="timestamp"))
-        )
-    return t.filter(cond)
+        cond += f" AND (seq > {int(last_mark)} OR ts > {_ts(last_as_of)})"
+    return cond
+
+
+def _ts(t: datetime) -> str:
+    text = naive_utc(t).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return f"CAST('{text}' AS TIMESTAMP)"
 
 
 def read_rows(
@@ -97,32 +106,36 @@ def read_rows(
 
     With ``before`` (the last ``as_of`` and marks) only the rows that became visible
     since. ``named`` also reads the raw ids events name (else the caller adds them).
+    Plain SQL on the backend's own connection (``snapshot.query_rows``): an incremental
+    step calls this every time, and compiling Ibis expressions cost more than the queries.
     """
 
-    def prev(name: str) -> tuple[datetime, int] | None:
-        return None if before is None else (before[0], before[1][name])
+    def where(name: str) -> str:
+        prev = None if before is None else (before[0], before[1][name])
+        return _window_sql(as_of, marks[name], prev)
 
     out = Rows()
-    t = con.table("trait_rows")
-    expr = _window(t, as_of, marks["trait_rows"], prev("trait_rows"))
-    expr = expr.select(
-        "kind", "entity_id", "ts", "source", "seq", traits=expr.traits.cast("string")
+    rows = query_rows(
+        con,
+        "SELECT kind, entity_id, ts, source, seq, CAST(traits AS VARCHAR) AS traits"
+        f" FROM trait_rows WHERE {where('trait_rows')}",
     )
-    out.trait_rows = [trait_row(r) for r in expr.to_pyarrow().to_pylist()]
-    t = con.table("links")
-    expr = _window(t, as_of, marks["links"], prev("links")).select("from_id", "to_id", "ts", "seq")
-    out.links = [link(r) for r in expr.to_pyarrow().to_pylist()]
-    t = con.table("memberships")
-    expr = _window(t, as_of, marks["memberships"], prev("memberships")).select(
-        "user_id", "account_id", "ts", "source", "seq"
+    out.trait_rows = [trait_row(r) for r in rows]
+    rows = query_rows(con, f"SELECT from_id, to_id, ts, seq FROM links WHERE {where('links')}")
+    out.links = [link(r) for r in rows]
+    rows = query_rows(
+        con,
+        "SELECT user_id, account_id, ts, source, seq FROM memberships"
+        f" WHERE {where('memberships')}",
     )
-    out.memberships = [membership(r) for r in expr.to_pyarrow().to_pylist()]
+    out.memberships = [membership(r) for r in rows]
     if named:
-        ev = con.table("events")
-        expr = _window(ev, as_of, marks["events"], prev("events"))
-        expr = expr.select(raw=expr.user_id.coalesce(expr.anonymous_id))
-        expr = expr.filter(expr.raw.notnull()).distinct()
-        out.named = {r for r in expr.to_pyarrow().column("raw").to_pylist() if r is not None}
+        rows = query_rows(
+            con,
+            "SELECT DISTINCT COALESCE(user_id, anonymous_id) AS raw FROM events"
+            f" WHERE {where('events')} AND COALESCE(user_id, anonymous_id) IS NOT NULL",
+        )
+        out.named = {r["raw"] for r in rows}
     return out
 
 
