@@ -11,12 +11,18 @@ Per size, on DuckDB:
   store's rows, uploaded, the feature pass per level, scores, stages, predicates, and the
   fetch of every entity's scores and every match with its evidence), with the time of each
   step (measured by wrapping the engine's own functions, nothing changed in it);
-- **hand SQL**: ``bench/evaluate_sql.py``, one query over the same uploaded snapshot
-  tables that returns every ``(pql, entity, touch)``; its matches must equal the engine's
-  (the run stops otherwise).
+- **hand full**: ``bench/evaluate_sql.py``'s ``full_sql``, ONE query over the same
+  uploaded snapshot tables, fetched to Arrow, that returns the engine's result as one wide
+  table: every user's and account's score points and bands and the account's stage, and
+  per PQL its touch (NULL: no match) and each leaf's held flag, beside the value behind
+  every leaf. ``check_full`` compares it with the engine's ``Evaluation`` field by field
+  (the run stops on any difference);
+- **matches only**: the previous reference, ``matches_sql``: every ``(pql, entity,
+  touch)`` and nothing else (checked equal to the engine's matches), kept as a second
+  column so the change of reference is visible.
 
 ``ratio`` compares like with like: the engine without identity (resolve + upload, which
-the hand query also needs and does not time) over the hand query. Peak RSS is the
+the hand queries also need and do not time) over the full hand query. Peak RSS is the
 process's high-water mark (``VmHWM``, reset before each measured step; DuckDB's buffers
 are inside it). Also a PostgreSQL row at the smallest size (engine only).
 """
@@ -28,6 +34,7 @@ import functools
 import gc
 import importlib
 import io
+import math
 import os
 import sys
 import tempfile
@@ -35,11 +42,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import psycopg
+import pyarrow as pa
 from ruamel.yaml import YAML
 
 from beachhead.engine import evaluate
@@ -50,7 +59,7 @@ from beachhead.rules.result import Evaluation
 from beachhead.store.events_duckdb import DuckDBEventStore
 from beachhead.store.events_postgres import PostgresEventStore
 from bench.evaluate_data import AS_OF, ensure, shape
-from bench.evaluate_sql import matches_sql
+from bench.evaluate_sql import PQLS, full_sql, matches_sql, value_column
 from bench.table import BenchTable
 
 PG_ADMIN_URL = os.environ.get("BEACHHEAD_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -155,6 +164,7 @@ class EngineRun:
     result: set[Triple]
     users: int
     accounts: int
+    evaluation: Evaluation | None = None  # kept until checked against the hand result
 
 
 def run_engine(store: Any, cfg: Config) -> EngineRun:
@@ -165,20 +175,35 @@ def run_engine(store: Any, cfg: Config) -> EngineRun:
         t, c = time.perf_counter(), time.process_time()
         ev = evaluate(store, cfg, AS_OF)
         dt, dc = time.perf_counter() - t, time.process_time() - c
-    return EngineRun(dt, dc, steps, peak_mb(), triples(ev), len(ev.users), len(ev.accounts))
+    peak = peak_mb()
+    return EngineRun(dt, dc, steps, peak, triples(ev), len(ev.users), len(ev.accounts), ev)
 
 
 @dataclass
 class HandRun:
+    """The full hand query (``seconds``, ``cpu``, ``peak_mb``: identity + that query) and
+    the "matches only" one (``matches_*``), over the same uploaded identity."""
+
     seconds: float
     cpu: float
     identity: float
     peak_mb: float
-    result: set[Triple]
+    result: set[Triple]  # the "matches only" query's rows
+    matches_seconds: float = 0.0
+    matches_cpu: float = 0.0
+    full: pa.Table | None = None  # kept until checked against the engine's result
+
+
+def _timed_arrow(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[pa.Table, float, float]:
+    """``sql`` fetched to Arrow, as the engine fetches (seconds, CPU seconds)."""
+    t, c = time.perf_counter(), time.process_time()
+    table = con.sql(sql).to_arrow_table()
+    return table, time.perf_counter() - t, time.process_time() - c
 
 
 def run_hand(con: duckdb.DuckDBPyConnection, store: DuckDBEventStore) -> HandRun:
-    """Identity (resolve + upload, timed apart), then the one hand-written query."""
+    """Identity (resolve + upload, timed apart), then the full hand-written query, then the
+    "matches only" one."""
     backend = store.ibis()
     gc.collect()
     reset_peak()
@@ -188,15 +213,15 @@ def run_hand(con: duckdb.DuckDBPyConnection, store: DuckDBEventStore) -> HandRun
     identity = time.perf_counter() - t
     try:
         names = dict(zip(("map", "members", "users", "accounts"), up.names, strict=True))
-        sql = matches_sql(AS_OF, names)
         cur = backend.con  # the same DuckDB connection the engine uses (sees the temp tables)
-        t, c = time.perf_counter(), time.process_time()
-        rows = cur.execute(sql).fetchall()
-        dt, dc = time.perf_counter() - t, time.process_time() - c
+        full, dt, dc = _timed_arrow(cur, full_sql(AS_OF, names))
+        peak = peak_mb()
+        rows, mdt, mdc = _timed_arrow(cur, matches_sql(AS_OF, names))
     finally:
         up.drop()
     del con
-    return HandRun(dt, dc, identity, peak_mb(), {(r[0], r[1], r[2]) for r in rows})
+    found = set(zip(*(rows.column(k).to_pylist() for k in ("pql", "entity", "touch")), strict=True))
+    return HandRun(dt, dc, identity, peak, found, mdt, mdc, full)
 
 
 def check_same(engine: set[Triple], hand: set[Triple], label: str) -> None:
@@ -210,6 +235,91 @@ def check_same(engine: set[Triple], hand: set[Triple], label: str) -> None:
         f"({len(engine - hand)} only in engine, e.g. {only_e}; "
         f"{len(hand - engine)} only in SQL, e.g. {only_h})"
     )
+
+
+def _same_value(engine: Any, hand: Any) -> bool:
+    """A leaf's value as the engine shows it beside the hand query's: times as the engine's
+    ISO text, numbers equal as numbers (sums and averages to 1e-9: summation order)."""
+    if isinstance(hand, datetime):
+        hand = hand.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")
+    numbers = (int, float)
+    if isinstance(engine, numbers) and isinstance(hand, numbers):
+        if isinstance(engine, bool) or isinstance(hand, bool):
+            return engine is hand
+        return math.isclose(engine, hand, rel_tol=1e-9, abs_tol=1e-12)
+    return bool(engine == hand)
+
+
+def full_differences(ev: Evaluation, table: pa.Table, limit: int = 5) -> list[str]:
+    """Where the engine's ``Evaluation`` and the full hand query's table differ, field by
+    field: every entity's score points, bands and stage; every match's pql, entity, touch
+    and each evidence leaf's held flag and value (not the sentences). [] when equal."""
+    diffs: list[str] = []
+
+    def differ(what: str, engine: Any, hand: Any) -> None:
+        if len(diffs) < limit:
+            diffs.append(f"{what}: engine {engine!r}, hand {hand!r}")
+
+    col = {name: table.column(name).to_pylist() for name in table.column_names}
+    row: dict[tuple[str, str], int] = {
+        (lv, i): n for n, (lv, i) in enumerate(zip(col["level"], col["id"], strict=True))
+    }
+    levels = (("user", ev.users, ("usage",)), ("account", ev.accounts, ("fit", "engagement")))
+    for level, by_id, keys in levels:
+        hand_ids = {i for lv, i in row if lv == level}
+        if set(by_id) != hand_ids:
+            differ(f"{level} ids", len(set(by_id) - hand_ids), len(hand_ids - set(by_id)))
+            continue
+        for eid, entity in by_id.items():
+            n = row[(level, eid)]
+            if set(entity.scores) != set(keys):
+                differ(f"{level} {eid} scores", sorted(entity.scores), keys)
+            for key in keys:
+                score = entity.scores.get(key)
+                got = (col[key][n], col[f"{key}_band"][n])
+                if (
+                    score is None
+                    or (score.points, score.band) != got
+                    or (type(score.points) is not int)
+                ):
+                    differ(f"{level} {eid} {key}", score, got)
+            stage = col["stage"][n] if level == "account" else None
+            if entity.stage != stage:
+                differ(f"{level} {eid} stage", entity.stage, stage)
+    engine_matches = {(m.pql, m.entity_id): m for m in ev.matches}
+    for pql, (level, leaves, _, _) in PQLS.items():
+        touch = col[f"{pql}__t"]
+        hand_hits = {i for (lv, i), n in row.items() if lv == level and touch[n] is not None}
+        engine_hits = {e for p, e in engine_matches if p == pql}
+        if hand_hits != engine_hits:
+            differ(
+                f"{pql} matches",
+                sorted(engine_hits - hand_hits)[:3],
+                sorted(hand_hits - engine_hits)[:3],
+            )
+        for eid in sorted(hand_hits & engine_hits):
+            m, n = engine_matches[(pql, eid)], row[(level, eid)]
+            if m.touch != touch[n]:
+                differ(f"{pql} {eid} touch", m.touch, touch[n])
+            if len(m.evidence) != len(leaves):
+                differ(f"{pql} {eid} leaves", len(m.evidence), len(leaves))
+                continue
+            for i, (leaf, (column, _)) in enumerate(zip(m.evidence, leaves, strict=True)):
+                held = col[f"{pql}__h{i}"][n]
+                value = col[value_column(level, column)][n]
+                if leaf.held is not held:
+                    differ(f"{pql} {eid} {leaf.path} held", leaf.held, held)
+                if not _same_value(leaf.value, value):
+                    differ(f"{pql} {eid} {leaf.path} value", leaf.value, value)
+    return diffs
+
+
+def check_full(ev: Evaluation, table: pa.Table, label: str) -> None:
+    """Stop when the engine's result and the full hand query's differ (see
+    ``full_differences``)."""
+    diffs = full_differences(ev, table)
+    if diffs:
+        raise AssertionError(f"{label}: engine and the full hand query disagree: {diffs}")
 
 
 # --------------------------------------------------------------------------- sizes
@@ -252,6 +362,9 @@ def measure_duckdb(n: int, seed: int = 1, repeats: int = 2) -> SizeResult:
             e = run_engine(store, cfg)
             h = run_hand(con, store)
             check_same(e.result, h.result, f"{n:,} events")
+            assert e.evaluation is not None and h.full is not None
+            check_full(e.evaluation, h.full, f"{n:,} events")
+            e.evaluation = h.full = None  # not held into the next run's peak RSS
             if best_e is None or e.seconds < best_e.seconds:
                 best_e = e
             if best_h is None or h.seconds < best_h.seconds:
@@ -357,9 +470,11 @@ def tables(
             "compile",
             "identity",
             "engine-id",
-            "hand SQL",
+            "hand full",
             "ratio",
             "full ratio",
+            "matches only",
+            "ratio vs matches only",
             "engine-id CPU",
             "hand CPU",
             "CPU ratio",
@@ -373,7 +488,7 @@ def tables(
     )
     sizes = BenchTable(
         "evaluate: data and results",
-        ["backend", "events", "users", "accounts", "matches", "events/s", "hand RSS MB"],
+        ["backend", "events", "users", "accounts", "matches", "events/s", "hand full RSS MB"],
     )
     for r in results:
         e, h = r.engine, r.hand
@@ -389,6 +504,8 @@ def tables(
             h.seconds,
             f"{compute / h.seconds:.2f}x",
             f"{e.seconds / (h.seconds + h.identity):.2f}x",
+            h.matches_seconds,
+            f"{compute / h.matches_seconds:.2f}x",
             cpu_compute,
             h.cpu,
             f"{cpu_compute / h.cpu:.2f}x",
@@ -412,6 +529,8 @@ def tables(
             "-",
             "-",
             "-",
+            "-",
+            "-",
             max(e.cpu - _identity_cpu(e), 0.0),
             "-",
             "-",
@@ -423,14 +542,22 @@ def tables(
         sizes.add("postgres", n, e.users, e.accounts, len(e.result), n / e.seconds, "-")
     main.notes += [
         "engine = evaluate() end to end; identity = resolve (Python) + upload (Arrow temp tables)",
-        "ratio = (engine - identity) / hand SQL, both over the same uploaded identity tables;"
-        " full ratio = engine end to end / (hand SQL + its own identity time);"
+        "ratio = (engine - identity) / hand full, both over the same uploaded identity tables;"
+        " full ratio = engine end to end / (hand full + its own identity time);"
+        " hand CPU is the full query's"
         " CPU: process CPU time, all threads (PostgreSQL's own CPU not included)",
         "compile = Ibis building and compiling the SQL (engine/prepared.py), once per process"
         " and definitions: done before the timed runs (not in engine; on PostgreSQL in the"
         " untimed warm-up run)",
-        "the engine also fetches every entity's scores and stage and each match's evidence;"
-        " the hand query returns (pql, entity, touch) only, checked equal to the engine's",
+        "hand full = ONE query fetched to Arrow: a row per user and account with its score"
+        " points and bands (usage; fit, engagement) and stage, per PQL its touch (NULL: no"
+        " match) and every leaf's held flag, and the value behind every leaf (count, sum,"
+        " average, max, days, first/last time, trait, points, band); checked equal to the"
+        " engine's Evaluation field by field (times as the engine's ISO text, sums and"
+        " averages to 1e-9). Not in it: the evidence sentences, the paths and the Python"
+        " objects (Python string formatting and allocation, which only the engine does)",
+        "matches only = the previous reference query: (pql, entity, touch) of every match"
+        " and nothing else, fetched to Arrow, checked equal to the engine's matches",
         "best of 2 runs per side, alternating (1 run from 10M); RSS = peak (VmHWM, reset per run)",
         f"load average at the end: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} CPUs",
     ]
@@ -455,7 +582,8 @@ def run(
         r = results[-1]
         print(
             f"evaluate {n:,}: engine {r.engine.seconds:.1f}s (cpu {r.engine.cpu:.1f}), "
-            f"hand {r.hand.seconds:.1f}s (cpu {r.hand.cpu:.1f}), steps {r.engine.steps.seconds}"
+            f"hand full {r.hand.seconds:.2f}s (cpu {r.hand.cpu:.2f}), matches only"
+            f" {r.hand.matches_seconds:.2f}s, steps {r.engine.steps.seconds}"
             f" cpu {r.engine.steps.cpu}",
             file=sys.stderr,
             flush=True,

@@ -15,6 +15,7 @@ number, ``mention`` a boolean), which is what makes it the fastest query. Change
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 
@@ -22,13 +23,12 @@ def _lit(dt: datetime) -> str:
     return f"TIMESTAMP '{dt.replace(tzinfo=None).isoformat(sep=' ')}'"
 
 
-def matches_sql(as_of: datetime, tables: dict[str, str]) -> str:
-    """The query; ``tables`` maps map/members/users/accounts to the uploaded names."""
+def _ctes(as_of: datetime, tables: dict[str, str]) -> str:
+    """The shared part: one wide row per user (``usr``) and per account (``acc``)."""
     now = _lit(as_of)
-    d7, d14, d21, d30 = (_lit(as_of - timedelta(days=d)) for d in (7, 14, 21, 30))
+    d7, d14, d30 = (_lit(as_of - timedelta(days=d)) for d in (7, 14, 30))
     t = tables
-    return f"""
-WITH
+    return f"""WITH
 act AS (
     SELECT coalesce(m.map_user, coalesce(e.user_id, e.anonymous_id)) AS u,
            e.context_group_id AS cg, e.event AS ev, e.ts,
@@ -226,7 +226,16 @@ usr AS (
     LEFT JOIN ud ON ud.u = x.user_id
     LEFT JOIN acc a ON a.account_id = x.primary_account
 )
-SELECT 'free_to_paid' AS pql, user_id AS entity,
+"""
+
+
+def matches_sql(as_of: datetime, tables: dict[str, str]) -> str:
+    """The "matches only" query: every ``(pql, entity, touch)``; ``tables`` maps
+    map/members/users/accounts to the uploaded names."""
+    d21, d30 = (_lit(as_of - timedelta(days=d)) for d in (21, 30))
+    return (
+        _ctes(as_of, tables)
+        + f"""SELECT 'free_to_paid' AS pql, user_id AS entity,
        CASE WHEN a_fit_band = 'high' THEN 'high' WHEN a_fit_band = 'medium' THEN 'low'
             ELSE 'none' END AS touch
 FROM usr WHERE a_plan = 'free'
@@ -296,3 +305,230 @@ SELECT 'engaged_account', account_id,
        CASE WHEN fit_band = 'high' THEN 'high' ELSE 'low' END FROM acc
 WHERE engagement >= 60 AND fit_band IN ('high', 'medium') AND mentions7 >= 10
 """
+    )
+
+
+# --------------------------------------------------------------------------- the full result
+
+# Every PQL of the benchmark: its level, its leaves in document order (the ``usr``/``acc``
+# column whose value the evidence shows, and the leaf's held test over that row), its
+# match over the held flags ``h0``, ``h1``... and its touch. Written by hand from
+# ``definitions_custom.yml`` and the template, like the "matches only" query's WHERE
+# clauses; ``{d21}`` and ``{d30}`` are the window bounds.
+Leaf = tuple[str, str]
+PQLS: dict[str, tuple[str, list[Leaf], str, str]] = {
+    "free_to_paid": (
+        "user",
+        [
+            ("a_plan", "a_plan = 'free'"),
+            ("upgrade14", "upgrade14 >= 1"),
+            ("pricing7", "pricing7 >= 2"),
+            ("limit14", "limit14 >= 1"),
+            ("reports14", "reports14 >= 5"),
+        ],
+        "h0 AND (h1 OR h2 OR h3 OR h4)",
+        "CASE WHEN a_fit_band = 'high' THEN 'high' WHEN a_fit_band = 'medium' THEN 'low'"
+        " ELSE 'none' END",
+    ),
+    "power_user": (
+        "user",
+        [("usage_band", "usage >= 60"), ("reports30", "reports30 >= 20")],
+        "h0 AND h1",
+        "CASE WHEN a_fit >= 70 THEN 'high' ELSE 'low' END",
+    ),
+    "heavy_exporter": ("user", [("export_rows30", "export_rows30 >= 300000")], "h0", "'high'"),
+    "pdf_exporter": ("user", [("pdf14", "pdf14 >= 3")], "h0", "'high'"),
+    "big_report_admin": (
+        "user",
+        [("role", "role = 'admin'"), ("report_rows_avg30", "report_rows_avg30 >= 3000")],
+        "h0 AND h1",
+        "'high'",
+    ),
+    "sso_docs_reader": (
+        "user",
+        [("sso30", "sso30 >= 2"), ("a_employees", "a_employees >= 200")],
+        "h0 AND h1",
+        "'high'",
+    ),
+    "daily_habit": ("user", [("login_days30", "login_days30 >= 15")], "h0", "'high'"),
+    "new_and_active": (
+        "user",
+        [("login_first", "login_first > {d30}"), ("reports30", "reports30 >= 3")],
+        "h0 AND h1",
+        "'high'",
+    ),
+    "dormant_admin": (
+        "user",
+        [("role", "role = 'admin'"), ("login_last", "login_last < {d21}")],
+        "h0 AND h1",
+        "'none'",
+    ),
+    "engineering_led": (
+        "user",
+        [
+            ("department", "department IN ('engineering', 'data')"),
+            ("a_plan", "a_plan IN ('free', 'team')"),
+            ("apikeys30", "apikeys30 >= 1"),
+        ],
+        "h0 AND h1 AND h2",
+        "'high'",
+    ),
+    "senior_sharer": (
+        "user",
+        [
+            ("email", "ends_with(email, '.example')"),
+            ("title", "regexp_matches(title, '^(VP|Director)')"),
+            ("shared30", "shared30 >= 2"),
+        ],
+        "h0 AND h1 AND h2",
+        "'high'",
+    ),
+    "enterprise_intent": (
+        "user",
+        [("upgrade_ent30", "upgrade_ent30 >= 1"), ("a_fit", "a_fit >= 40")],
+        "h0 AND h1",
+        "CASE WHEN a_employees >= 1000 THEN 'high' ELSE 'low' END",
+    ),
+    "long_tickets": (
+        "user",
+        [("ticket_max30", "ticket_max30 >= 150"), ("a_plan", "a_plan = 'enterprise'")],
+        "h0 AND NOT h1",
+        "'high'",
+    ),
+    "seat_expansion": (
+        "account",
+        [
+            ("plan", "plan IN ('team', 'business')"),
+            ("seats_pct", "seats_pct >= 80"),
+            ("invites14", "invites14 >= 3"),
+            ("accepted14", "accepted14 >= 2"),
+            ("sharers14", "sharers14 >= 3"),
+            ("commenters14", "commenters14 >= 3"),
+        ],
+        "h0 AND h1 AND (h2 OR h3 OR h4 OR h5)",
+        "'low'",
+    ),
+    "enterprise_conversion": (
+        "account",
+        [
+            ("plan", "plan IN ('free', 'team', 'business')"),
+            ("employees", "employees >= 500"),
+            ("active14", "active14 >= 10"),
+            ("sso30", "sso30 >= 1"),
+            ("audit30", "audit30 >= 1"),
+            ("fit_band", "fit_band = 'high'"),
+        ],
+        "h0 AND h1 AND h2 AND (h3 OR h4 OR h5)",
+        "'high'",
+    ),
+    "enterprise_expansion": (
+        "account",
+        [
+            ("plan", "plan = 'enterprise'"),
+            ("depts30", "depts30 >= 4"),
+            ("apikeys30", "apikeys30 >= 3"),
+            ("integrations30", "integrations30 >= 2"),
+            ("signups30", "signups30 >= 10"),
+        ],
+        "h0 AND (h1 OR h2 OR h3 OR h4)",
+        "'high'",
+    ),
+    "churn_risk": (
+        "account",
+        [
+            ("plan", "plan IN ('team', 'business')"),
+            ("members", "members >= 3"),
+            ("active14", "active14 <= 1"),
+        ],
+        "h0 AND h1 AND h2",
+        "'high'",
+    ),
+    "support_heavy": ("account", [("urgent30", "urgent30 >= 3")], "h0", "'high'"),
+    "integration_hub": (
+        "account",
+        [("industry", "industry IN ('software', 'saas')"), ("integrators30", "integrators30 >= 2")],
+        "h0 AND h1",
+        "'high'",
+    ),
+    "slack_sharers": ("account", [("slack30", "slack30 >= 5")], "h0", "'high'"),
+    "multi_department_free": (
+        "account",
+        [("plan", "plan = 'free'"), ("depts", "depts >= 5")],
+        "h0 AND h1",
+        "'high'",
+    ),
+    "seat_crunch": (
+        "account",
+        [("seats_pct", "seats_pct >= 95"), ("days30", "days30 >= 20")],
+        "h0 AND h1",
+        "'high'",
+    ),
+    "big_free_no_upgrade": (
+        "account",
+        [
+            ("plan", "plan = 'free'"),
+            ("employees", "employees >= 1000"),
+            ("active30", "active30 >= 5"),
+            ("upgrade30", "upgrade30 >= 1"),
+        ],
+        "h0 AND h1 AND h2 AND NOT h3",
+        "'high'",
+    ),
+    "engaged_account": (
+        "account",
+        [
+            ("engagement", "engagement >= 60"),
+            ("fit_band", "fit_band IN ('high', 'medium')"),
+            ("mentions7", "mentions7 >= 10"),
+        ],
+        "h0 AND h1 AND h2",
+        "CASE WHEN fit_band = 'high' THEN 'high' ELSE 'low' END",
+    ),
+}
+# The entity columns of each level's rows (the rest is evidence).
+USER_HEAD = "'user' AS level, user_id AS id, usage,"
+USER_HEAD += " CASE WHEN usage >= 60 THEN 'high' WHEN usage >= 30 THEN 'medium' ELSE 'low' END"
+USER_HEAD += " AS usage_band"
+ACCOUNT_HEAD = """'account' AS level, account_id AS id, fit, fit_band, engagement,
+    CASE WHEN engagement >= 60 THEN 'high' WHEN engagement >= 30 THEN 'medium' ELSE 'low' END
+        AS engagement_band,
+    CASE WHEN plan = 'enterprise' THEN 'enterprise' WHEN plan = 'business' THEN 'business'
+         WHEN plan = 'team' THEN 'team'
+         WHEN plan = 'free' AND engagement >= 30 AND fit >= 40 THEN 'pqa'
+         WHEN plan = 'free' THEN 'free' END AS stage"""
+
+
+# Columns of the head that leaves also show (not repeated as ``uv__``/``av__`` columns).
+HEAD_COLUMNS = {"user": {"usage", "usage_band"}, "account": {"fit", "fit_band", "engagement"}}
+
+
+def value_column(level: str, column: str) -> str:
+    """The result column holding ``column`` of a ``level`` row (``uv__x``, ``av__x``)."""
+    return column if column in HEAD_COLUMNS[level] else f"{level[0]}v__{column}"
+
+
+def _level_select(level: str, head: str, source: str, bounds: dict[str, str]) -> str:
+    pqls = [(k, leaves, m, t) for k, (lv, leaves, m, t) in PQLS.items() if lv == level]
+    values = dict.fromkeys(
+        col for _, leaves, _, _ in pqls for col, _ in leaves if col not in HEAD_COLUMNS[level]
+    )
+    cols = [head] + [f"{c} AS {value_column(level, c)}" for c in values]
+    for key, leaves, match, touch in pqls:
+        for i, (_, held) in enumerate(leaves):
+            for name, bound in bounds.items():
+                held = held.replace("{" + name + "}", bound)
+            cols.append(f"coalesce({held}, false) AS {key}__h{i}")
+        match = re.sub(r"\bh(\d+)\b", rf"{key}__h\1", match)
+        cols.append(f"CASE WHEN {match} THEN {touch} END AS {key}__t")
+    return "SELECT " + ",\n    ".join(cols) + f"\nFROM {source}"
+
+
+def full_sql(as_of: datetime, tables: dict[str, str]) -> str:
+    """The full result in ONE wide table: a row per user and per account (``level``,
+    ``id``), with the scores' points and bands, the account's ``stage``, the value behind
+    every leaf (``uv__<feature>``/``av__<feature>``, once per feature), and per PQL each
+    leaf's held flag (``<pql>__h<i>``) and the touch (``<pql>__t``, NULL: no match)."""
+    bounds = {"d21": _lit(as_of - timedelta(days=21)), "d30": _lit(as_of - timedelta(days=30))}
+    users = _level_select("user", USER_HEAD, "usr", bounds)
+    accounts = _level_select("account", ACCOUNT_HEAD, "acc", bounds)
+    return _ctes(as_of, tables) + users + "\nUNION ALL BY NAME\n" + accounts + "\n"
