@@ -160,9 +160,19 @@ def _stage(table: ir.Table, config: Config, p: Plan, ctx: Ctx) -> ir.Table:
 
 
 def _account_table(events: ir.Table, snap: Uploaded, config: Config, p: Plan, ctx: Ctx) -> ir.Table:
+    """The account level's wide table, its stream features measured on ``events``."""
+    feats = compute(Level.ACCOUNT, p.features_of(Level.ACCOUNT), events, snap, ctx)
+    return account_level(feats, snap, config, p, ctx)
+
+
+def account_level(
+    feats: ir.Table | None, snap: Uploaded, config: Config, p: Plan, ctx: Ctx
+) -> ir.Table:
+    """The account level from its stream features ``feats`` (``key`` + one column per
+    feature: ``features.compute`` over the events, or ``features.pair_features`` over
+    the pair partials of ``engine/pairs.py``): member metrics, scores, stage."""
     features = p.features_of(Level.ACCOUNT)
     base = snap.accounts
-    feats = compute(Level.ACCOUNT, features, events, snap, ctx)
     table = _with_features(base, "account_id", feats, features)
     table = _member_metrics(table, features, snap)
     table = _add_scores(table, Level.ACCOUNT, config, p, ctx)

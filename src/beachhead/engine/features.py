@@ -411,3 +411,78 @@ def compute(
             key=j.key.coalesce(j.part_key),
         ).view()  # a computed key: the next join must not merge into this join chain
     return out
+
+
+# --------------------------------------------------------------------------- pair partials
+#
+# The account level's stream features folded per (account, user) of the attributed stream
+# (``engine/pairs.py`` keeps them between incremental steps). Each feature is one partial
+# column of a pair row; an account's features are combined from its pairs only, equal to
+# ``compute``'s: counts add up, min of mins / max of maxes (first/last seen, min, max), a
+# distinct-user count counts the pairs whose flag holds, a windowed distinct_values counts
+# the distinct keys of the flagged pairs (the key is the user's, carried in the pair), and
+# a distinct-days count is the length of the union of the pairs' day lists.
+
+
+def pair_foldable(f: Feature) -> bool:
+    """Can ``f`` (an account stream feature) be combined exactly from pair partials?"""
+    if f.kind is FeatureKind.EVENT:
+        return f.aggregate is not None and (f.aggregate in _FOLDABLE or _per_user(f) or _per_day(f))
+    return is_stream_metric(f)
+
+
+def stream_features(features: Sequence[Feature]) -> tuple[Feature, ...]:
+    """The features ``compute`` measures on the stream (the rest are member metrics)."""
+    return tuple(f for f in features if f.kind is FeatureKind.EVENT or is_stream_metric(f))
+
+
+def pair_partials(
+    features: Sequence[Feature], events: ir.Table, snap: Uploaded, ctx: Ctx
+) -> ir.Table:
+    """One row per (account, user) of the attributed stream: ``account``, ``user`` and
+    each feature's partial (``q_<id>`` value, ``g_<id>`` any-row flag and ``dv_<id>``
+    the user's distinct key, ``d_<id>`` the distinct UTC days that passed)."""
+    mine = stream_features(features)
+    assert all(pair_foldable(f) for f in mine)
+    reads_props = any(f.where or f.property for f in mine)
+    stream = activity(events, snap, ctx, needed_names(mine), reads_props)
+    if reads_props:
+        stream = extract_props(stream, mine)
+    t = attributed(stream, snap)
+    aggs: dict[str, ir.Value] = {}
+    for f in mine:
+        if _per_user(f):
+            aggs.update(_flags(t, [f], ctx))
+        elif _per_day(f):
+            cond = _filters(t, f, ctx) if f.kind is FeatureKind.EVENT else _window(t.ts, f, ctx)
+            aggs[f"d_{f.id}"] = t.ts.date().collect(where=cond, distinct=True)
+        else:
+            aggs[f"q_{f.id}"] = event_aggregate(t, f, ctx)
+    if not aggs:  # no stream feature: the pairs are only who acted toward whom
+        aggs["n_rows"] = t.count()
+    per = t.group_by("account", "user").aggregate(**aggs)
+    dvs = [f for f in mine if f.metric is Metric.DISTINCT_VALUES]
+    if dvs:
+        keys = _dv_keys(snap, dvs)
+        j = per.left_join(keys, per.user == keys.dv_user)
+        per = j.select(*per.columns, *(f"dv_{f.id}" for f in dvs))
+    return per
+
+
+def pair_features(features: Sequence[Feature], pairs: ir.Table) -> ir.Table | None:
+    """``key`` (the account) + one column per stream feature, combined from ``pairs``
+    (``pair_partials``' rows), or None when there is no stream feature."""
+    mine = stream_features(features)
+    if not mine:
+        return None
+    aggs: dict[str, ir.Value] = {}
+    for f in mine:
+        if f.metric is Metric.DISTINCT_VALUES:
+            aggs[f.id] = pairs[f"dv_{f.id}"].nunique(where=pairs[f"g_{f.id}"])
+        elif _per_user(f):
+            aggs[f.id] = pairs.user.count(where=pairs[f"g_{f.id}"])
+        elif _per_day(f):
+            aggs[f.id] = pairs[f"d_{f.id}"].collect().flatten().unique().length()
+        else:
+            aggs[f.id] = _combine(pairs, f)
+    return pairs.group_by(key=pairs.account).aggregate(**aggs)

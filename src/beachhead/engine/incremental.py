@@ -44,19 +44,46 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import ibis
-import ibis.expr.types as ir
+import ibis.expr.schema as sch
+import pyarrow as pa
 
 from beachhead.engine.evaluate import (
     _backend_of,
+    _prepare,
     evaluate,
 )
-from beachhead.engine.identity_incremental import IdentityState, NeedFull, read_rows
+from beachhead.engine.identity_incremental import Delta, IdentityState, NeedFull, read_rows
 from beachhead.engine.incremental_subset import evaluate_subset
+from beachhead.engine.pairs import (
+    T_PAIRS,
+    PairPlan,
+    Run,
+    build_pairs,
+    conform,
+    identity_of,
+    member_traits,
+    of_accounts,
+    pairs_supported,
+    prepare_pairs,
+    read_columns,
+    replace_users,
+)
+from beachhead.engine.prepared import (
+    T_EVENTS,
+    T_LEVEL,
+    Evidence,
+    PreparedEvaluation,
+    _ts_sql,
+    entities,
+    fetch,
+    matches,
+    prepare,
+)
 from beachhead.ingest.freemail import builtin_free_mail
 from beachhead.ingest.identity import Snapshot
 from beachhead.ingest.message import ACTIVITY_TYPES
 from beachhead.rules.durations import to_utc
-from beachhead.rules.explain import sentence
+from beachhead.rules.explain import _ago, sentence
 from beachhead.rules.model import (
     Aggregate,
     Condition,
@@ -76,6 +103,7 @@ from beachhead.rules.plan import plan
 from beachhead.rules.result import Evaluation, Match
 
 TABLES = ("events", "trait_rows", "links", "memberships")
+_TYPES = ", ".join("'" + t + "'" for t in sorted(ACTIVITY_TYPES))
 # Above this share of changed entities a full evaluation is as cheap and simpler.
 FULL_SHARE = 0.5
 
@@ -227,17 +255,6 @@ def _changed_accounts(old: Snapshot, new: Snapshot) -> set[str]:
     }
 
 
-# --------------------------------------------------------------------------- subset
-
-
-def _naive(t: datetime) -> datetime:
-    return to_utc(t).replace(tzinfo=None)
-
-
-def _ts(t: datetime) -> ir.Value:
-    return ibis.literal(_naive(t), type="timestamp")
-
-
 # --------------------------------------------------------------------------- steps
 
 
@@ -251,6 +268,15 @@ class Mark:
 
 
 @dataclass
+class Pairs:
+    """The account level's pair partials at the checkpoint's ``as_of`` (``engine/pairs.py``)."""
+
+    table: pa.Table
+    schema: sch.Schema  # of the events table they were computed from
+    columns: list[str]  # the events columns the plan and the pair SQL read
+
+
+@dataclass
 class Checkpoint:
     as_of: datetime
     config: Config
@@ -258,6 +284,17 @@ class Checkpoint:
     snapshot: Snapshot
     marks: dict[str, Mark]
     identity: IdentityState
+    pairs: Pairs | None = None
+    # the evaluation's matches by PQL and entity, in its order (built on first use)
+    index: dict[str, dict[str, Match]] | None = None
+
+    def matches_by_pql(self) -> dict[str, dict[str, Match]]:
+        if self.index is None:
+            index: dict[str, dict[str, Match]] = {}
+            for m in self.evaluation.matches:  # sorted by (pql, entity_id)
+                index.setdefault(m.pql, {})[m.entity_id] = m
+            self.index = index
+        return self.index
 
 
 def _seqs(marks: dict[str, Mark]) -> dict[str, int]:
@@ -276,22 +313,32 @@ class StepInfo:
     accounts: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
-    events: int = 0  # events the subset evaluation read (incremental steps)
+    events: int = 0  # events the step copied and read (incremental steps)
+    path: str = "full"  # "full", "pairs" (account features from pair partials) or "subset"
+
+
+def _rows(con: Any, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` on the backend's raw connection (no Ibis compile)."""
+    raw: Any = con.con
+    if con.name == "duckdb":
+        return list(raw.execute(sql).fetchall())
+    with raw.cursor() as cur:
+        cur.execute(sql)
+        return list(cur.fetchall())
 
 
 def _marks(con: ibis.BaseBackend, before: dict[str, Mark] | None) -> dict[str, Mark]:
-    """Each table's largest seq and row count, and how many rows are above ``before``."""
-    out = {}
+    """Each table's largest seq and row count, and how many rows are above ``before``
+    (one query for the four tables)."""
+    parts = []
     for name in TABLES:
-        t = con.table(name)
         prev = before[name].seq if before is not None else -1
-        row = (
-            t.aggregate(n=t.count(), s=t.seq.max().fill_null(0), k=t.count(where=t.seq > prev))
-            .to_pyarrow()
-            .to_pylist()[0]
+        parts.append(
+            f"SELECT '{name}' AS t, count(*) AS n, COALESCE(max(seq), 0) AS s,"
+            f" count(*) FILTER (WHERE seq > {int(prev)}) AS k FROM {name}"
         )
-        out[name] = Mark(int(row["s"] or 0), int(row["n"] or 0), int(row["k"] or 0))
-    return out
+    rows = _rows(con, " UNION ALL ".join(parts))
+    return {str(t): Mark(int(s or 0), int(n or 0), int(k or 0)) for t, n, s, k in rows}
 
 
 def _late_rows(before: dict[str, Mark], now: dict[str, Mark]) -> bool:
@@ -306,23 +353,22 @@ def _touched(
     windows: Iterable[timedelta],
 ) -> tuple[set[str], set[str]]:
     """Raw ids and ``context.groupId``\\ s of events that became visible or left a window."""
-    ev = con.table("events")
-    seq_mark = last.marks["events"].seq
-    became = (ev.seq > seq_mark) | (ev.ts > _ts(last.as_of))
-    cond: ir.BooleanValue = (ev.ts <= _ts(as_of)) & became
-    activity = ev.type.isin(sorted(ACTIVITY_TYPES))
+    seq_mark = int(last.marks["events"].seq)
+    cond = f"(ts <= {_ts_sql(as_of)} AND (seq > {seq_mark} OR ts > {_ts_sql(last.as_of)}))"
     if as_of > last.as_of:
-        for w in sorted(windows):
-            left = (ev.ts > _ts(last.as_of - w)) & (ev.ts <= _ts(as_of - w))
-            cond = cond | (activity & left)
-    rows = (
-        ev.filter(cond)
-        .select(r=ev.user_id.coalesce(ev.anonymous_id), g=ev.context_group_id)
-        .distinct()
-        .to_pyarrow()
+        left = [
+            f"(ts > {_ts_sql(last.as_of - w)} AND ts <= {_ts_sql(as_of - w)})"
+            for w in sorted(windows)
+        ]
+        if left:
+            cond += f" OR (type IN ({_TYPES}) AND ({' OR '.join(left)}))"
+    rows = _rows(
+        con,
+        "SELECT DISTINCT COALESCE(user_id, anonymous_id) AS r, context_group_id AS g"
+        f" FROM events WHERE {cond}",
     )
-    raws = {r for r in rows.column("r").to_pylist() if r is not None}
-    groups = {g for g in rows.column("g").to_pylist() if g is not None}
+    raws = {r for r, _g in rows if r is not None}
+    groups = {g for _r, g in rows if g is not None}
     return raws, groups
 
 
@@ -338,33 +384,67 @@ def _updated(
     return {k: fresh[k] if k in changed else last[k] for k in sorted(ids)}
 
 
+def _kept(
+    index: dict[str, dict[str, Match]],
+    fresh: list[Match],
+    level_of: dict[str, str],
+    users: set[str],
+    accounts: set[str],
+) -> dict[str, dict[str, Match]]:
+    """The matches by PQL with those of ``users``/``accounts`` (re-evaluated or gone)
+    replaced by ``fresh``; each PQL's entities stay sorted. Untouched PQLs are shared."""
+    by_pql: dict[str, list[Match]] = {}
+    for m in fresh:
+        by_pql.setdefault(m.pql, []).append(m)
+    out: dict[str, dict[str, Match]] = {}
+    for pql in sorted(index.keys() | by_pql.keys()):
+        d = index.get(pql, {})
+        drop = accounts if level_of[pql] == Level.ACCOUNT.value else users
+        gone = [e for e in drop if e in d] if len(drop) < len(d) else [e for e in d if e in drop]
+        adds = by_pql.get(pql, [])
+        if gone or adds:
+            d = dict(d)
+            for e in gone:
+                del d[e]
+            new_keys = any(m.entity_id not in d for m in adds)
+            for m in adds:
+                d[m.entity_id] = m
+            if new_keys:  # keys are distinct strings: the Match is never compared
+                d = dict(sorted(d.items()))
+        if d:
+            out[pql] = d
+    return out
+
+
 def _merge(
-    last: Evaluation,
+    last: Checkpoint,
     fresh: Evaluation,
     snapshot: Snapshot,
     users: set[str],
     accounts: set[str],
-) -> Evaluation:
+) -> tuple[Evaluation, dict[str, dict[str, Match]]]:
+    """The last evaluation with ``fresh``'s entities swapped in (and the entities that
+    left the snapshot out), and its matches by PQL."""
+    ev = last.evaluation
     out = Evaluation(as_of=fresh.as_of)
-    out.users = _updated(last.users, fresh.users, snapshot.users.keys(), users)
-    out.accounts = _updated(last.accounts, fresh.accounts, snapshot.accounts.keys(), accounts)
-
-    def kept(m: Match) -> bool:
-        if m.level == Level.ACCOUNT.value:
-            return m.entity_id not in accounts and m.entity_id in snapshot.accounts
-        return m.entity_id not in users and m.entity_id in snapshot.users
-
-    out.matches = [m for m in last.matches if kept(m)] + list(fresh.matches)
-    out.sort()
-    return out
+    out.users = _updated(ev.users, fresh.users, snapshot.users.keys(), users)
+    out.accounts = _updated(ev.accounts, fresh.accounts, snapshot.accounts.keys(), accounts)
+    old = last.snapshot
+    gone_users = users | (old.users.keys() - snapshot.users.keys())
+    gone_accounts = accounts | (old.accounts.keys() - snapshot.accounts.keys())
+    level_of = {p.key: p.level.value for p in last.config.pqls}
+    index = _kept(last.matches_by_pql(), fresh.matches, level_of, gone_users, gone_accounts)
+    return out, index
 
 
-def redate(match: Match, config: Config, as_of: datetime) -> Match:
+def redate(match: Match, config: Config, as_of: datetime, since: datetime | None = None) -> Match:
     """``match`` with its first_seen/last_seen sentences re-worded for ``as_of``.
 
     Those sentences say "21 days ago"; the value (an ISO time) and whether the leaf held
     are unchanged for an entity that nothing touched (a leaf that can flip with the clock
-    is covered by the windows), so the sentence is the only part that moves.
+    is covered by the windows), so the sentence is the only part that moves. With
+    ``since`` (the ``as_of`` the sentences were written at) a sentence whose "... ago"
+    reads the same at both times is not rebuilt (the rest of it does not read the time).
     """
     leaves = iter_leaves(config.pql(match.pql).when)
     evidence = []
@@ -375,13 +455,70 @@ def redate(match: Match, config: Config, as_of: datetime) -> Match:
             Aggregate.LAST_SEEN,
         ):
             said = datetime.fromisoformat(e.value) if isinstance(e.value, str) else e.value
-            said_now = sentence(leaf, said, e.held, as_of)
-            if said_now != e.sentence:
-                e = replace(e, sentence=said_now)
-                moved = True
+            if since is None or _ago(said, since) != _ago(said, as_of):
+                said_now = sentence(leaf, said, e.held, as_of)
+                if said_now != e.sentence:
+                    e = replace(e, sentence=said_now)
+                    moved = True
         evidence.append(e)
     # most sentences read the same a minute later: the match itself is kept then
     return replace(match, evidence=evidence) if moved else match
+
+
+def _merged(
+    last: Checkpoint,
+    fresh: Evaluation,
+    snap: Snapshot,
+    users: set[str],
+    accounts: set[str],
+    as_of: datetime,
+    clock: Clock,
+) -> tuple[Evaluation, dict[str, dict[str, Match]]]:
+    """The last evaluation with ``fresh``'s entities swapped in, kept dated matches
+    re-worded for ``as_of``; and its matches by PQL."""
+    merged, index = _merge(last, fresh, snap, users, accounts)
+    if as_of != last.as_of and clock.dated_pqls:
+        recomputed = {(m.pql, m.entity_id) for m in fresh.matches}
+        for pql in clock.dated_pqls & index.keys():
+            d = index[pql]
+            redated = {
+                e: m if (pql, e) in recomputed else redate(m, last.config, as_of, last.as_of)
+                for e, m in d.items()
+            }
+            if any(redated[e] is not m for e, m in d.items()):
+                index[pql] = redated
+    for d in index.values():
+        merged.matches.extend(d.values())
+    return merged, index
+
+
+def _is_stitched(snap: Snapshot) -> bool:
+    """Does any raw id stand for another user (the plan joins the map then)?"""
+    return any(r != u for r, u in snap.user_of.items())
+
+
+def _plans(
+    con: Any, config: Config, snap: Snapshot, schema: sch.Schema, lambdas: bool
+) -> tuple[PreparedEvaluation, PairPlan]:
+    stitched = _is_stitched(snap)
+    prepared = prepare(con, config, stitched=stitched, array_lambdas=lambdas)
+    return prepared, prepare_pairs(config, con.name, stitched, schema, lambdas)
+
+
+def _level_matches(
+    table: pa.Table,
+    prepared: PreparedEvaluation,
+    level: Level,
+    snap: Snapshot,
+    ev: Evidence,
+    wanted: set[str],
+) -> tuple[dict[str, Any], list[Match]]:
+    cols = prepared.accounts if level is Level.ACCOUNT else prepared.users
+    got = entities(table, cols, prepared.config)
+    out: list[Match] = []
+    for j, pql in cols.pqls:
+        out += [m for m in matches(table, cols, j, pql, snap, ev) if m.entity_id in wanted]
+    return {k: v for k, v in got.items() if k in wanted}, out
 
 
 def _scores(ev: Evaluation, account: str, keys: frozenset[str]) -> Any:
@@ -396,10 +533,14 @@ class IncrementalEvaluator:
     """
 
     def __init__(
-        self, free_mail: frozenset[str] | None = None, full_share: float = FULL_SHARE
+        self,
+        free_mail: frozenset[str] | None = None,
+        full_share: float = FULL_SHARE,
+        pairs: bool = True,
     ) -> None:
         self.free_mail = free_mail
         self.full_share = full_share
+        self.pairs = pairs  # keep the account level's pair partials (DuckDB, foldable)
         self.last: Checkpoint | None = None
 
     def reset(self) -> None:
@@ -423,16 +564,27 @@ class IncrementalEvaluator:
         snap = identity.snap
         t1 = time.perf_counter()
         result = evaluate(con, config, as_of, snap, free_mail=self.free_mail)
-        self.last = Checkpoint(as_of, config, result, snap, marks, identity)
+        t2 = time.perf_counter()
+        pairs = self._build_pairs(con, config, as_of, snap) if self.pairs else None
+        self.last = Checkpoint(as_of, config, result, snap, marks, identity, pairs)
+        timings = {"identity": t1 - t0, "evaluate": t2 - t1}
+        if pairs is not None:
+            timings["pairs"] = time.perf_counter() - t2
         return StepInfo(
-            result,
-            snap,
-            True,
-            reason,
-            len(result.users),
-            len(result.accounts),
-            timings={"identity": t1 - t0, "evaluate": time.perf_counter() - t1},
+            result, snap, True, reason, len(result.users), len(result.accounts), timings=timings
         )
+
+    def _build_pairs(
+        self, con: Any, config: Config, as_of: datetime, snap: Snapshot
+    ) -> Pairs | None:
+        """The pair partials of every (account, user) at ``as_of`` (one more pass)."""
+        if not pairs_supported(config, con.name):
+            return None
+        lambdas = _prepare(con)
+        schema = con.table("events").schema()
+        prepared, pp = _plans(con, config, snap, schema, lambdas)
+        table = build_pairs(con, prepared, pp, snap, as_of)
+        return Pairs(table, schema, read_columns(prepared, pp, schema.names))
 
     def step(self, store_or_backend: Any, config: Config, as_of: datetime) -> StepInfo:
         """The Evaluation at ``as_of`` (identical to ``evaluate``), as cheaply as it can."""
@@ -474,6 +626,10 @@ class IncrementalEvaluator:
         except NeedFull:
             return self._full(con, config, as_of, marks, "identity needs a full resolve")
         t2 = time.perf_counter()
+        if last.pairs is not None and pairs_supported(config, con.name):
+            return self._pairs_step(
+                con, config, as_of, marks, snap, delta, raws, groups, (t0, t1, t2)
+            )
         old = last.snapshot
         users = {snap.user(r) for r in raws} | delta.users
         accounts = {g for g in groups if g in snap.accounts} | delta.accounts
@@ -512,16 +668,8 @@ class IncrementalEvaluator:
                 fresh.sort()
                 users |= second
         t4 = time.perf_counter()
-        merged = _merge(last.evaluation, fresh, snap, users, accounts)
-        if as_of != last.as_of and clock.dated_pqls:
-            recomputed = {(m.pql, m.entity_id) for m in fresh.matches}
-            merged.matches = [
-                redate(m, config, as_of)
-                if m.pql in clock.dated_pqls and (m.pql, m.entity_id) not in recomputed
-                else m
-                for m in merged.matches
-            ]
-        self.last = Checkpoint(as_of, config, merged, snap, marks, identity)
+        merged, index = _merged(last, fresh, snap, users, accounts, as_of, clock)
+        self.last = Checkpoint(as_of, config, merged, snap, marks, identity, index=index)
         return StepInfo(
             merged,
             snap,
@@ -537,4 +685,157 @@ class IncrementalEvaluator:
                 "merge": time.perf_counter() - t4,
             },
             events=stats.get("events", 0),
+            path="subset",
+        )
+
+    def _pairs_step(
+        self,
+        con: Any,
+        config: Config,
+        as_of: datetime,
+        marks: dict[str, Mark],
+        snap: Snapshot,
+        delta: Delta,
+        raws: set[str],
+        groups: set[str],
+        times: tuple[float, float, float],
+    ) -> StepInfo:
+        """A step whose accounts are combined from the kept pair partials.
+
+        The touched users (of the raw ids that became visible or left a window, and
+        whose identity moved: both old and new user of a moved raw id) get their pair
+        rows recomputed from their own events; every other pair is unchanged (nothing of
+        its user entered or left a window, its raw ids and memberships are the same).
+        The affected accounts are those of the replaced and the new rows, of the
+        touched users' memberships (before and after), of guest activity and of the
+        identity delta; they are combined from their pairs, the users from their own
+        events, both with the full plan's fetch queries."""
+        last = self.last
+        assert last is not None and last.pairs is not None
+        t0, t1, t2 = times
+        cutoff = as_of
+        old = last.snapshot
+        raws_of = last.identity.raws_of
+        clock = clock_of(config)
+        reads = account_reads(config)
+        lambdas = _prepare(con)
+        kept = last.pairs
+        prepared, pp = _plans(con, config, snap, kept.schema, lambdas)
+        touched = {snap.user(r) for r in raws} | delta.users
+        touched |= {snap.user(r) for u in list(touched) for r in raws_of.get(u, ())}
+        run = Run(con)
+        stats = 0
+        try:
+            raws_t = {r for u in touched for r in raws_of.get(u, ())} | touched
+            ev_t = run.events_of(raws_t, cutoff, kept.columns)
+            stats += run.count(ev_t)
+            cut = identity_of(snap, touched, raws_of, memberships=True)
+            names = run.upload(cut, prepared.stitched)
+            names[T_EVENTS] = ev_t
+            fresh_pairs = conform(run.arrow(prepared.sql(pp.pairs_sql, cutoff, names)), pp.schema)
+            table, gone = replace_users(kept.table, touched, fresh_pairs)
+            accounts = gone | set(fresh_pairs.column("account").to_pylist()) | groups
+            accounts |= delta.accounts
+            for u in touched:
+                accounts |= snap.accounts_of.get(u, set()) | old.accounts_of.get(u, set())
+            accounts &= snap.accounts.keys()
+            users = touched & snap.users.keys()
+            if reads.features:
+                users |= {u for u, a in snap.primary.items() if a in accounts}
+            total = len(snap.users) + len(snap.accounts)
+            if total and (len(users) + len(accounts)) > self.full_share * total:
+                return self._full(con, config, as_of, marks, "most entities changed", last.identity)
+            t3 = time.perf_counter()
+            light = not reads.features and reads.scores_from_traits
+            acc_ids = accounts | {snap.primary[u] for u in users if u in snap.primary}
+            acc_ids &= snap.accounts.keys()
+            full_accounts = accounts if light else acc_ids
+            level_snap = identity_of(snap, (), {}, accounts=acc_ids, member_accounts=full_accounts)
+            keys = member_traits(config)
+            if keys:  # member distinct_values read these traits of every member
+                members = {u for a in full_accounts for u in snap.members.get(a, ())}
+                level_snap.users = {
+                    u: {k: t[k] for k in keys if k in t}
+                    for u in members
+                    if (t := snap.users.get(u)) is not None
+                }
+            names_l = run.upload(level_snap, prepared.stitched)
+            names_l[T_PAIRS] = run.register("pairs", of_accounts(table, full_accounts))
+            level = run.materialize("level", prepared.sql(pp.level_sql, cutoff, names_l))
+            names_l[T_LEVEL] = level
+            fresh = Evaluation(as_of=cutoff)
+            evidence = Evidence(config, snap, cutoff)
+            if accounts:
+                acc = fetch(
+                    con,
+                    prepared.sql(prepared.accounts_fetch, cutoff, names_l),
+                    prepared.accounts_schema,
+                )
+                fresh.accounts, found = _level_matches(
+                    acc, prepared, Level.ACCOUNT, snap, evidence, accounts
+                )
+                fresh.matches += found
+
+            def evaluate_users(who: set[str], events: str) -> None:
+                cut = identity_of(snap, who, raws_of, accounts=acc_ids)
+                names_u = run.upload(cut, prepared.stitched)
+                names_u[T_EVENTS] = events
+                names_u[T_LEVEL] = level
+                usr = fetch(
+                    con, prepared.sql(prepared.users_fetch, cutoff, names_u), prepared.users_schema
+                )
+                got, found = _level_matches(usr, prepared, Level.USER, snap, evidence, who)
+                fresh.users.update(got)
+                fresh.matches.extend(found)
+
+            def events_of(who: set[str]) -> str:
+                nonlocal stats
+                if who <= touched:
+                    return ev_t
+                name = run.events_of(
+                    {r for u in who for r in raws_of.get(u, ())} | who, cutoff, kept.columns
+                )
+                stats += run.count(name)
+                return name
+
+            if users:
+                evaluate_users(users, events_of(users))
+            if not reads.features:
+                moved = {
+                    a
+                    for a in accounts
+                    if old.accounts.get(a) != snap.accounts.get(a)
+                    or _scores(last.evaluation, a, reads.scores) != _scores(fresh, a, reads.scores)
+                }
+                # a user's primary account is one of its memberships
+                second = {
+                    u for a in moved for u in snap.members.get(a, ()) if snap.primary.get(u) == a
+                }
+                second -= users
+                if second:
+                    evaluate_users(second, events_of(second))
+                    users |= second
+            fresh.sort()
+        finally:
+            run.close()
+        t4 = time.perf_counter()
+        merged, index = _merged(last, fresh, snap, users, accounts, as_of, clock)
+        pairs = Pairs(table, kept.schema, kept.columns)
+        self.last = Checkpoint(as_of, config, merged, snap, marks, last.identity, pairs, index)
+        return StepInfo(
+            merged,
+            snap,
+            False,
+            "incremental",
+            len(users),
+            len(accounts),
+            timings={
+                "changes": t1 - t0,
+                "identity": t2 - t1,
+                "pairs": t3 - t2,
+                "evaluate": t4 - t3,
+                "merge": time.perf_counter() - t4,
+            },
+            events=stats,
+            path="pairs",
         )

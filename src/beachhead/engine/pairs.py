@@ -1,0 +1,309 @@
+"""Account features kept as per-(account, user) partials between incremental steps.
+
+An account's stream features (``engine/features.py``) read the activity of all its
+members and guests. An incremental step that re-evaluates an account would have to read
+all of that again; instead, ``IncrementalEvaluator`` keeps one partial row per (account,
+user) of the attributed stream (``features.pair_partials``: counts, min/max, first/last
+seen, an "any row passed" flag per distinct-user feature with the user's distinct key,
+the distinct UTC days that passed per distinct-days feature) as an Arrow table. A step
+recomputes the rows of the touched users only (from their own events), replaces them,
+and builds the affected accounts' level table from their pairs (``features.pair_features``
+combines them exactly as ``compute`` aggregates the stream), then runs the full plan's
+fetch queries on it (``engine/prepared.py``: same level table columns).
+
+Which definitions take this path (``pairs_supported``): every account stream feature is
+foldable: ``count``, ``first_seen``, ``last_seen``, ``min``, ``max``, ``distinct_users``,
+``days_active`` event aggregates and the ``active_users``, ``days_active`` and windowed
+``distinct_values`` metrics (member metrics read the identity, not the pairs). An
+account-level ``sum`` or ``avg`` (float sums round differently per grouping) takes the
+subset path (``engine/incremental_subset.py``), as does PostgreSQL (the day lists are
+DuckDB SQL).
+
+Both templates are compiled once by Ibis per (definitions, backend, stitched, events
+schema) with ``as_of`` and the table names as placeholders, like the plan.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import ibis
+import ibis.expr.schema as sch
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from beachhead.engine.evaluate import account_level
+from beachhead.engine.features import pair_features, pair_foldable, pair_partials, stream_features
+from beachhead.engine.prepared import (
+    SENTINEL_AS_OF,
+    SENTINEL_US,
+    T_ACCOUNTS,
+    T_EVENTS,
+    T_MAP,
+    T_MEMBERS,
+    T_USERS,
+    PreparedEvaluation,
+    _execute,
+    _quote,
+    _templated,
+    _ts_sql,
+    _unbound_snapshot,
+    config_fingerprint,
+    drop,
+)
+from beachhead.engine.snapshot import Uploaded, upload
+from beachhead.engine.values import Ctx
+from beachhead.ingest.identity import Snapshot
+from beachhead.ingest.message import ACTIVITY_TYPES
+from beachhead.rules.model import Config, Level
+from beachhead.rules.plan import plan
+
+T_PAIRS = "bhq__pairs"
+_STR = pa.string()
+_TYPES = ", ".join("'" + t + "'" for t in sorted(ACTIVITY_TYPES))
+
+
+def pairs_supported(config: Config, backend: str) -> bool:
+    """Can this config's account level be kept as pair partials on ``backend``?"""
+    if backend != "duckdb":
+        return False
+    feats = stream_features(plan(config).features_of(Level.ACCOUNT))
+    return all(pair_foldable(f) for f in feats)
+
+
+@dataclass(frozen=True)
+class PairPlan:
+    """The compiled pair templates of one config (see the module docstring)."""
+
+    pairs_sql: str  # T_EVENTS + identity -> pair rows
+    level_sql: str  # T_PAIRS + identity -> the account level table (the plan's columns)
+    schema: pa.Schema  # of the pair rows
+
+
+def compile_pairs(
+    config: Config,
+    backend: str,
+    *,
+    stitched: bool,
+    events_schema: sch.Schema,
+    array_lambdas: bool = True,
+) -> PairPlan:
+    p = plan(config)
+    ctx = Ctx(
+        as_of=SENTINEL_AS_OF.replace(tzinfo=UTC),
+        backend=backend,
+        array_lambdas=array_lambdas,
+        as_of_sql=ibis.literal(SENTINEL_AS_OF, type="timestamp"),
+        as_of_us_sql=ibis.literal(SENTINEL_US, type="int64"),
+    )
+    snap = _unbound_snapshot(stitched)
+    events = ibis.table(events_schema, name=T_EVENTS)
+    features = p.features_of(Level.ACCOUNT)
+    per = pair_partials(features, events, snap, ctx)
+    pairs_t = ibis.table(per.schema(), name=T_PAIRS)
+    level = account_level(pair_features(features, pairs_t), snap, config, p, ctx)
+    return PairPlan(
+        pairs_sql=_templated(per, backend),
+        level_sql=_templated(level, backend),
+        schema=per.schema().to_pyarrow(),
+    )
+
+
+_CACHE: dict[tuple[Any, ...], PairPlan] = {}
+_LOCK = threading.Lock()
+
+
+def prepare_pairs(
+    config: Config, backend: str, stitched: bool, events_schema: sch.Schema, lambdas: bool
+) -> PairPlan:
+    """The compiled pair templates, from the per-process cache."""
+    key = (config_fingerprint(config), backend, stitched, lambdas, tuple(events_schema.items()))
+    with _LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    made = compile_pairs(
+        config, backend, stitched=stitched, events_schema=events_schema, array_lambdas=lambdas
+    )
+    with _LOCK:
+        if len(_CACHE) >= 32:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = made
+    return made
+
+
+def _names(up: Uploaded) -> dict[str, str]:
+    return dict(zip((T_MAP, T_MEMBERS, T_USERS, T_ACCOUNTS), up.names, strict=True))
+
+
+def identity_of(
+    snapshot: Snapshot,
+    users: Iterable[str],
+    raws_of: Mapping[str, set[str]],
+    accounts: Iterable[str] = (),
+    member_accounts: Iterable[str] = (),
+    memberships: bool = False,
+) -> Snapshot:
+    """``snapshot`` cut down to ``users`` (their raw ids, traits, primary; with
+    ``memberships`` their own memberships) and ``accounts`` (the members of
+    ``member_accounts`` among them)."""
+    us = set(users)
+    acc = set(accounts)
+    members: dict[str, set[str]] = {}
+    for a in member_accounts:
+        members[a] = set(snapshot.members.get(a, ()))
+    if memberships:
+        for u in us:
+            for a in snapshot.accounts_of.get(u, ()):
+                members.setdefault(a, set()).add(u)
+    return Snapshot(
+        user_of={r: u for u in us for r in raws_of.get(u, ()) if r in snapshot.user_of},
+        users={u: snapshot.users[u] for u in us if u in snapshot.users},
+        accounts={a: snapshot.accounts[a] for a in acc if a in snapshot.accounts},
+        members=members,
+        accounts_of={u: set(snapshot.accounts_of[u]) for u in us if u in snapshot.accounts_of},
+        primary={u: snapshot.primary[u] for u in us if u in snapshot.primary},
+    )
+
+
+@dataclass
+class Run:
+    """The temporary tables and registered Arrow views of one step (``close`` drops them)."""
+
+    con: ibis.BaseBackend
+    temps: list[str] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)
+    uploads: list[Uploaded] = field(default_factory=list)
+
+    def name(self, label: str) -> str:
+        return f"bh_{uuid.uuid4().hex[:10]}_{label}"
+
+    def register(self, label: str, data: pa.Table) -> str:
+        name = self.name(label)
+        self.con.con.register(name, data)
+        self.views.append(name)
+        return name
+
+    def ids(self, label: str, ids: Iterable[str]) -> str:
+        return self.register(label, pa.table({"id": pa.array(sorted(ids), _STR)}))
+
+    def upload(self, snap: Snapshot, stitched: bool) -> dict[str, str]:
+        up = upload(self.con, snap)
+        self.uploads.append(up)
+        if stitched and up.stitched == 0:
+            up.stitched = 1  # an empty map stitches nobody: the plan's shape, as it is
+        return _names(up)
+
+    def events_of(self, raws: Iterable[str], cutoff: datetime, columns: Iterable[str]) -> str:
+        """A temporary copy of the visible activity of ``raws`` (``columns`` only)."""
+        raw_t = self.ids("raws", raws)
+        name = self.name("events")
+        cols = ", ".join(_quote(c) for c in columns)
+        _execute(
+            self.con,
+            f"CREATE TEMP TABLE {_quote(name)} AS SELECT {cols} FROM events"
+            f" WHERE ts <= {_ts_sql(cutoff)} AND type IN ({_TYPES})"
+            f" AND COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_t)})",
+        )
+        self.temps.append(name)
+        return name
+
+    def count(self, table: str) -> int:
+        rows = self.con.con.execute(f"SELECT count(*) FROM {_quote(table)}").fetchall()
+        return int(rows[0][0]) if rows else 0
+
+    def arrow(self, sql: str) -> pa.Table:
+        out: pa.Table = self.con.con.sql(sql).to_arrow_table()
+        return out
+
+    def materialize(self, label: str, sql: str) -> str:
+        name = self.name(label)
+        _execute(self.con, f"CREATE TEMP TABLE {_quote(name)} AS {sql}")
+        self.temps.append(name)
+        return name
+
+    def close(self) -> None:
+        for name in reversed(self.temps):
+            drop(self.con, name)
+        for name in self.views:
+            with contextlib.suppress(Exception):  # best effort, as drop
+                self.con.con.unregister(name)
+        for up in self.uploads:
+            up.drop()
+
+
+def build_pairs(
+    con: ibis.BaseBackend,
+    prepared: PreparedEvaluation,
+    pp: PairPlan,
+    snapshot: Snapshot,
+    as_of: datetime,
+    events: str = "events",
+) -> pa.Table:
+    """Every pair row at ``as_of`` over ``events`` (the full step's extra pass)."""
+    run = Run(con)
+    try:
+        names = run.upload(snapshot, prepared.stitched)
+        names[T_EVENTS] = events
+        return conform(run.arrow(prepared.sql(pp.pairs_sql, as_of, names)), pp.schema)
+    finally:
+        run.close()
+
+
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    return table if table.schema.equals(schema) else table.cast(schema)
+
+
+def replace_users(
+    pairs: pa.Table, users: Iterable[str], fresh: pa.Table
+) -> tuple[pa.Table, set[str]]:
+    """``pairs`` with the rows of ``users`` replaced by ``fresh``, and the accounts of
+    the rows that went out."""
+    ids = pa.array(sorted(set(users)), _STR)
+    mine = pc.is_in(pairs.column("user"), value_set=ids)
+    mine = pc.fill_null(mine, False)
+    gone = pairs.filter(mine)
+    kept = pairs.filter(pc.invert(mine))
+    out = pa.concat_tables([kept, fresh]) if fresh.num_rows else kept
+    if out.column("user").num_chunks > 64:
+        out = out.combine_chunks()
+    return out, {a for a in gone.column("account").to_pylist() if a is not None}
+
+
+def of_accounts(pairs: pa.Table, accounts: Iterable[str]) -> pa.Table:
+    ids = pa.array(sorted(set(accounts)), _STR)
+    return pairs.filter(pc.fill_null(pc.is_in(pairs.column("account"), value_set=ids), False))
+
+
+def member_traits(config: Config) -> frozenset[str]:
+    """The top-level user traits the account level reads of its members (distinct_values
+    without a window), or none."""
+    from beachhead.engine.features import is_stream_metric
+    from beachhead.rules.model import Metric
+    from beachhead.rules.plan import FeatureKind
+
+    return frozenset(
+        f.of[0]
+        for f in plan(config).features_of(Level.ACCOUNT)
+        if f.kind is FeatureKind.METRIC
+        and f.metric is Metric.DISTINCT_VALUES
+        and not is_stream_metric(f)
+        and f.of
+    )
+
+
+_ALWAYS = ("seq", "type", "user_id", "anonymous_id", "context_group_id", "ts")
+
+
+def read_columns(prepared: PreparedEvaluation, pp: PairPlan, columns: Iterable[str]) -> list[str]:
+    """The events columns the plan's and the pair SQL can read (a quoted name in it)."""
+    import re
+
+    text = prepared.accounts_sql + prepared.users_fetch + pp.pairs_sql
+    return [c for c in columns if c in _ALWAYS or re.search(rf'"{re.escape(c)}"', text)]
