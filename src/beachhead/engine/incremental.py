@@ -63,6 +63,7 @@ from beachhead.engine.pairs import (
     identity_of,
     member_traits,
     of_accounts,
+    pair_window,
     pairs_supported,
     prepare_pairs,
     read_columns,
@@ -99,7 +100,7 @@ from beachhead.rules.model import (
     TraitCond,
     iter_leaves,
 )
-from beachhead.rules.plan import plan
+from beachhead.rules.plan import FeatureKind, plan
 from beachhead.rules.result import Evaluation, Match
 
 TABLES = ("events", "trait_rows", "links", "memberships")
@@ -176,6 +177,44 @@ def clock_of(config: Config) -> Clock:
         )
     )
     return Clock(frozenset(windows), unbounded, dated)
+
+
+Exit = tuple[str | None, timedelta]  # (event, or None for any activity; window)
+
+
+@dataclass(frozen=True)
+class Exits:
+    """Per level, the (event, window) pairs whose activity leaving ``as_of - window`` can
+    change a feature of that level (windows of features, ``N ago`` bounds of
+    first_seen/last_seen leaves on them)."""
+
+    user: frozenset[Exit]
+    account: frozenset[Exit]
+
+
+def exits_of(config: Config) -> Exits:
+    p = plan(config)
+    out: dict[Level, set[Exit]] = {Level.USER: set(), Level.ACCOUNT: set()}
+    for f in p.features:
+        if f.within is not None:
+            out[f.level].add((f.event if f.kind is FeatureKind.EVENT else None, f.within))
+    for use in p.uses:
+        leaf, feat = use.leaf, use.feature
+        if (
+            isinstance(leaf, EventCond)
+            and leaf.aggregate in (Aggregate.FIRST_SEEN, Aggregate.LAST_SEEN)
+            and feat is not None
+        ):
+            span = _span(leaf.cmp.value)
+            if span is not None:
+                out[feat.level].add((feat.event, span))
+    exits = Exits(frozenset(out[Level.USER]), frozenset(out[Level.ACCOUNT]))
+    if {w for _e, w in exits.user | exits.account} != set(clock_of(config).windows):
+        # not the windows the clock knows (a shape this split does not know): any
+        # activity leaving any window counts for both levels
+        every = frozenset((None, w) for w in clock_of(config).windows)
+        return Exits(every, every)
+    return exits
 
 
 @dataclass(frozen=True)
@@ -370,6 +409,67 @@ def _touched(
     raws = {r for r, _g in rows if r is not None}
     groups = {g for _r, g in rows if g is not None}
     return raws, groups
+
+
+def _left(last: Checkpoint, as_of: datetime, exits: Iterable[Exit]) -> str:
+    """SQL: the activity that left one of ``exits`` between the two ``as_of``\\ s."""
+    terms = []
+    for event, w in sorted(exits, key=lambda x: (x[0] or "", x[1])):
+        term = f"ts > {_ts_sql(last.as_of - w)} AND ts <= {_ts_sql(as_of - w)}"
+        if event is not None:
+            term = "event = '" + event.replace("'", "''") + "' AND " + term
+        terms.append(f"({term})")
+    if not terms or as_of <= last.as_of:
+        return "FALSE"
+    return f"(type IN ({_TYPES}) AND ({' OR '.join(terms)}))"
+
+
+@dataclass
+class Touched:
+    """The raw ids of a step: with data that became visible, whose activity left a window
+    of a user feature or of an account feature; and the ``context.groupId``\\ s of those
+    rows."""
+
+    new: set[str]
+    user_exit: set[str]
+    account_exit: set[str]
+    groups: set[str]
+
+    def raws(self) -> set[str]:
+        return self.new | self.user_exit | self.account_exit
+
+
+def _touched_by_level(
+    con: ibis.BaseBackend, last: Checkpoint, as_of: datetime, exits: Exits
+) -> Touched:
+    """``_touched`` with the reason per raw id (one query)."""
+    seq_mark = int(last.marks["events"].seq)
+    new = f"(ts <= {_ts_sql(as_of)} AND (seq > {seq_mark} OR ts > {_ts_sql(last.as_of)}))"
+    u, a = _left(last, as_of, exits.user), _left(last, as_of, exits.account)
+    # a cheap bound first (the few rows near a window's edge), the exits per event on those
+    any_exit = _left(last, as_of, {(None, w) for _e, w in exits.user | exits.account})
+    rows = _rows(
+        con,
+        "SELECT r, g, bool_or(n), bool_or(u), bool_or(a) FROM ("
+        "SELECT COALESCE(user_id, anonymous_id) AS r, context_group_id AS g,"
+        f" {new} AS n, {u} AS u, {a} AS a FROM ("
+        "SELECT seq, ts, type, event, user_id, anonymous_id, context_group_id"
+        f" FROM events WHERE {new} OR {any_exit}"
+        f")) WHERE n OR u OR a GROUP BY r, g",
+    )
+    out = Touched(set(), set(), set(), set())
+    for r, g, n, ux, ax in rows:
+        if g is not None:
+            out.groups.add(g)
+        if r is None:
+            continue
+        if n:
+            out.new.add(r)
+        if ux:
+            out.user_exit.add(r)
+        if ax:
+            out.account_exit.add(r)
+    return out
 
 
 def _updated(
@@ -615,7 +715,12 @@ class IncrementalEvaluator:
         if clock.unbounded and as_of != last.as_of:
             return self._full(con, config, as_of, marks, "a relative time on a trait/property")
         t0 = time.perf_counter()
-        raws, groups = _touched(con, last, as_of, clock.windows)
+        by_level: Touched | None = None
+        if last.pairs is not None and pairs_supported(config, con.name):
+            by_level = _touched_by_level(con, last, as_of, exits_of(config))
+            raws, groups = by_level.raws(), by_level.groups
+        else:
+            raws, groups = _touched(con, last, as_of, clock.windows)
         t1 = time.perf_counter()
         identity = last.identity
         try:
@@ -626,10 +731,8 @@ class IncrementalEvaluator:
         except NeedFull:
             return self._full(con, config, as_of, marks, "identity needs a full resolve")
         t2 = time.perf_counter()
-        if last.pairs is not None and pairs_supported(config, con.name):
-            return self._pairs_step(
-                con, config, as_of, marks, snap, delta, raws, groups, (t0, t1, t2)
-            )
+        if by_level is not None:
+            return self._pairs_step(con, config, as_of, marks, snap, delta, by_level, (t0, t1, t2))
         old = last.snapshot
         users = {snap.user(r) for r in raws} | delta.users
         accounts = {g for g in groups if g in snap.accounts} | delta.accounts
@@ -696,8 +799,7 @@ class IncrementalEvaluator:
         marks: dict[str, Mark],
         snap: Snapshot,
         delta: Delta,
-        raws: set[str],
-        groups: set[str],
+        touched_raws: Touched,
         times: tuple[float, float, float],
     ) -> StepInfo:
         """A step whose accounts are combined from the kept pair partials.
@@ -721,13 +823,36 @@ class IncrementalEvaluator:
         lambdas = _prepare(con)
         kept = last.pairs
         prepared, pp = _plans(con, config, snap, kept.schema, lambdas)
-        touched = {snap.user(r) for r in raws} | delta.users
-        touched |= {snap.user(r) for u in list(touched) for r in raws_of.get(u, ())}
+        groups = touched_raws.groups
+
+        def closed(who: set[str]) -> set[str]:
+            # with the users of every raw id of theirs (a moved id's old and new user)
+            return who | {snap.user(r) for u in who for r in raws_of.get(u, ())}
+
+        def raws_of_all(who: set[str]) -> set[str]:
+            return {r for u in who for r in raws_of.get(u, ())} | who
+
+        # new data and identity moves: all of the user may differ
+        changed = closed({snap.user(r) for r in touched_raws.new} | delta.users)
+        # re-evaluated users: their whole history is read (user features need it)
+        whole = closed(changed | {snap.user(r) for r in touched_raws.user_exit})
+        # users whose pairs are recomputed: those, and those whose activity left a
+        # window of an account feature (their pairs need the window's activity only)
+        touched = closed(whole | {snap.user(r) for r in touched_raws.account_exit})
+        window = pair_window(config)
         run = Run(con)
         stats = 0
         try:
-            raws_t = {r for u in touched for r in raws_of.get(u, ())} | touched
-            ev_t = run.events_of(raws_t, cutoff, kept.columns)
+            if window is None:
+                ev_t = run.events_of(raws_of_all(touched), cutoff, kept.columns)
+            else:
+                ev_t = run.events_of(
+                    raws_of_all(whole),
+                    cutoff,
+                    kept.columns,
+                    recent=raws_of_all(touched - whole),
+                    since=cutoff - window,
+                )
             stats += run.count(ev_t)
             cut = identity_of(snap, touched, raws_of, memberships=True)
             names = run.upload(cut, prepared.stitched)
@@ -736,10 +861,10 @@ class IncrementalEvaluator:
             table, gone = replace_users(kept.table, touched, fresh_pairs)
             accounts = gone | set(fresh_pairs.column("account").to_pylist()) | groups
             accounts |= delta.accounts
-            for u in touched:
+            for u in changed:  # a member's traits or memberships moved
                 accounts |= snap.accounts_of.get(u, set()) | old.accounts_of.get(u, set())
             accounts &= snap.accounts.keys()
-            users = touched & snap.users.keys()
+            users = whole & snap.users.keys()
             if reads.features:
                 users |= {u for u, a in snap.primary.items() if a in accounts}
             total = len(snap.users) + len(snap.accounts)
@@ -790,11 +915,9 @@ class IncrementalEvaluator:
 
             def events_of(who: set[str]) -> str:
                 nonlocal stats
-                if who <= touched:
+                if who <= whole:  # the cut holds their whole history
                     return ev_t
-                name = run.events_of(
-                    {r for u in who for r in raws_of.get(u, ())} | who, cutoff, kept.columns
-                )
+                name = run.events_of(raws_of_all(who), cutoff, kept.columns)
                 stats += run.count(name)
                 return name
 

@@ -30,7 +30,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import ibis
@@ -200,16 +200,31 @@ class Run:
             up.stitched = 1  # an empty map stitches nobody: the plan's shape, as it is
         return _names(up)
 
-    def events_of(self, raws: Iterable[str], cutoff: datetime, columns: Iterable[str]) -> str:
-        """A temporary copy of the visible activity of ``raws`` (``columns`` only)."""
+    def events_of(
+        self,
+        raws: Iterable[str],
+        cutoff: datetime,
+        columns: Iterable[str],
+        recent: Iterable[str] = (),
+        since: datetime | None = None,
+    ) -> str:
+        """A temporary copy of the visible activity of ``raws`` (``columns`` only), and of
+        ``recent`` the activity after ``since`` only (one scan of the events)."""
         raw_t = self.ids("raws", raws)
         name = self.name("events")
         cols = ", ".join(_quote(c) for c in columns)
+        who = f"COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_t)})"
+        recent = set(recent)
+        if recent and since is not None:
+            rec_t = self.ids("recent", recent)
+            who = (
+                f"({who} OR (ts > {_ts_sql(since)} AND COALESCE(user_id, anonymous_id)"
+                f" IN (SELECT id FROM {_quote(rec_t)})))"
+            )
         _execute(
             self.con,
             f"CREATE TEMP TABLE {_quote(name)} AS SELECT {cols} FROM events"
-            f" WHERE ts <= {_ts_sql(cutoff)} AND type IN ({_TYPES})"
-            f" AND COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_t)})",
+            f" WHERE ts <= {_ts_sql(cutoff)} AND type IN ({_TYPES}) AND {who}",
         )
         self.temps.append(name)
         return name
@@ -279,6 +294,15 @@ def replace_users(
 def of_accounts(pairs: pa.Table, accounts: Iterable[str]) -> pa.Table:
     ids = pa.array(sorted(set(accounts)), _STR)
     return pairs.filter(pc.fill_null(pc.is_in(pairs.column("account"), value_set=ids), False))
+
+
+def pair_window(config: Config) -> timedelta | None:
+    """The widest window of the account stream features when every one has a window (a
+    pair partial reads only the activity inside it), else None (all history)."""
+    feats = stream_features(plan(config).features_of(Level.ACCOUNT))
+    if any(f.within is None for f in feats):
+        return None
+    return max((f.within for f in feats if f.within is not None), default=timedelta(0))
 
 
 def member_traits(config: Config) -> frozenset[str]:
