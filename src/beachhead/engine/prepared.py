@@ -38,7 +38,7 @@ import math
 import re
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -202,6 +202,8 @@ class PreparedEvaluation:
             usr = fetch(con, self.sql(self.users_fetch, cutoff, names), self.users_schema)
         finally:
             drop(con, level_name)
+        # in id order once: entities and every PQL's matches come out sorted by entity
+        acc, usr = in_id_order(acc, self.accounts.id_col), in_id_order(usr, self.users.id_col)
         result.accounts = entities(acc, self.accounts, self.config)
         result.users = entities(usr, self.users, self.config)
         ev = Evidence(self.config, snapshot, cutoff)
@@ -407,6 +409,16 @@ def _column(table: pa.Table, name: str) -> list[Any]:
     return table.column(name).to_pylist()
 
 
+def in_id_order(table: pa.Table, id_col: str) -> pa.Table:
+    """``table`` sorted by its id column (Arrow's UTF-8 byte order is Python's ``str``
+    order); returned as is when it already is (one vectorised comparison)."""
+    ids = table.column(id_col)
+    n = len(ids)
+    if n < 2 or pc.all(pc.less(ids.slice(0, n - 1), ids.slice(1))).as_py():
+        return table
+    return table.take(pc.sort_indices(ids))
+
+
 def _int_scores(config: Config) -> dict[str, bool]:
     return {k: all(isinstance(r.points, int) for r in s.rules) for k, s in config.scores.items()}
 
@@ -419,33 +431,49 @@ def points(is_int: bool, value: Any) -> float:
     return float(value)
 
 
+def _score_values(table: pa.Table, config: Config, key: str, is_int: bool) -> list[ScoreValue]:
+    """One score's ``ScoreValue`` per row; few distinct (points, band) pairs, so one
+    immutable ScoreValue each (a float zero is not shared, so -0.0 stays itself)."""
+    pts = _column(table, score_column(config, key))
+    if config.score(key).bands:
+        bands: Sequence[Any] = _column(table, band_column(config, key))
+    else:
+        bands = [None] * len(pts)
+    shared: dict[tuple[Any, Any], ScoreValue] = {}
+    out: list[ScoreValue] = []
+    append = out.append
+    for raw, band in zip(pts, bands, strict=True):
+        value = shared.get((raw, band))
+        if value is None:
+            value = ScoreValue(points(is_int, raw), band)
+            if not (raw.__class__ is float and raw == 0.0):
+                shared[(raw, band)] = value
+        append(value)
+    return out
+
+
 def entities(table: pa.Table, cols: LevelColumns, config: Config) -> dict[str, EntityEval]:
     """Every entity of a level, by id (sorted), with its scores and stage."""
+    table = in_id_order(table, cols.id_col)
     ids = _column(table, cols.id_col)
-    stages = _column(table, "stage") if cols.with_stage else [None] * len(ids)
     ints = _int_scores(config)
-    per_score: list[tuple[str, bool, list[Any], list[Any] | None]] = []
-    for k in cols.score_keys:
-        bands = _column(table, band_column(config, k)) if config.score(k).bands else None
-        per_score.append((k, ints[k], _column(table, score_column(config, k)), bands))
-    out: dict[str, EntityEval] = {}
-    # few distinct (points, band) pairs: one immutable ScoreValue each (0 is not shared,
-    # so -0.0 stays itself)
-    shared: dict[tuple[str, Any, Any], ScoreValue] = {}
-    for n in sorted(range(len(ids)), key=ids.__getitem__):
-        ev = EntityEval(id=ids[n], stage=stages[n])
-        for k, is_int, pts, bands in per_score:
-            raw, band = pts[n], None if bands is None else bands[n]
-            if not raw:
-                ev.scores[k] = ScoreValue(points=points(is_int, raw), band=band)
-                continue
-            key = (k, raw, band)
-            value = shared.get(key)
-            if value is None:
-                value = shared[key] = ScoreValue(points=points(is_int, raw), band=band)
-            ev.scores[k] = value
-        out[ev.id] = ev
-    return out
+    keys = cols.score_keys
+    values = [_score_values(table, config, k, ints[k]) for k in keys]
+    scores: list[dict[str, ScoreValue]]
+    if len(keys) == 1:
+        (k0,), (v0,) = keys, values
+        scores = [{k0: a} for a in v0]
+    elif len(keys) == 2:
+        (k0, k1), (v0, v1) = keys, values
+        scores = [{k0: a, k1: b} for a, b in zip(v0, v1, strict=True)]
+    else:
+        scores = [dict(zip(keys, row, strict=True)) for row in zip(*values, strict=True)]
+        if not keys:
+            scores = [{} for _ in ids]
+    if cols.with_stage:
+        stages = _column(table, "stage")
+        return {i: EntityEval(i, s, st) for i, s, st in zip(ids, scores, stages, strict=True)}
+    return {i: EntityEval(i, s) for i, s in zip(ids, scores, strict=True)}
 
 
 def _lookup(obj: Mapping[str, Any] | None, keys: Sequence[str]) -> Any:
@@ -496,6 +524,43 @@ class Evidence:
             got = self._memo[full] = sentence(leaf, said, held, self.as_of)
         return got
 
+    def trait(self, leaf: TraitCond, level: Level, entity: str, account: str | None) -> Any:
+        """The value a trait leaf shows for an entity (from the snapshot's traits)."""
+        if leaf.trait.scope is Level.USER:
+            traits = self.snap.users.get(entity) if level is Level.USER else None
+        else:
+            traits = self.snap.accounts.get(account) if account is not None else None
+        return _lookup(traits, leaf.trait.keys)
+
+    def traits(
+        self,
+        leaf: TraitCond,
+        level: Level,
+        entities_: Sequence[str],
+        accounts: Sequence[str | None],
+    ) -> list[Any]:
+        """``trait`` for many entities of ``level`` (their primary ``accounts`` beside)."""
+        ids: Sequence[str | None] = accounts
+        source = self.snap.accounts
+        if leaf.trait.scope is Level.USER:
+            if level is not Level.USER:
+                return [None] * len(entities_)
+            source, ids = self.snap.users, entities_
+        keys = leaf.trait.keys
+        get = source.get
+        if len(keys) != 1:
+            return [_lookup(get(i) if i is not None else None, keys) for i in ids]
+        (key,) = keys
+        out: list[Any] = []
+        append = out.append
+        for i in ids:
+            traits = get(i) if i is not None else None
+            if traits.__class__ is dict:  # the snapshot's own (JSON) traits
+                append(traits.get(key))
+            else:
+                append(_lookup(traits, keys))
+        return out
+
     def leaf(
         self,
         li: tuple[int, int],
@@ -507,15 +572,18 @@ class Evidence:
         entity: str,
         account: str | None,
     ) -> LeafEvidence:
+        if isinstance(leaf, TraitCond):
+            fetched = self.trait(leaf, level, entity, account)
+        return self.seen(li, leaf, held, fetched, pts)
+
+    def seen(
+        self, li: tuple[int, int], leaf: Leaf, held: Any, fetched: Any, pts: Any
+    ) -> LeafEvidence:
+        """The evidence of leaf ``li`` that held (or not) with value ``fetched`` (a trait's
+        value already looked up; ``pts``: a band leaf's points)."""
         shown: Any
         said: Any
         held = bool(held)
-        if isinstance(leaf, TraitCond):
-            if leaf.trait.scope is Level.USER:
-                traits = self.snap.users.get(entity) if level is Level.USER else None
-            else:
-                traits = self.snap.accounts.get(account) if account is not None else None
-            fetched = _lookup(traits, leaf.trait.keys)
         # the same leaf seen with the same value gives the same (immutable) evidence
         kf, kp = _memo_key(fetched), _memo_key(pts)
         key = None if kf is None or kp is None else (li, held, *kf, *kp)
@@ -557,62 +625,59 @@ def holds(table: pa.Table, cols: LevelColumns, cond: Condition) -> pa.ChunkedArr
     return pc.fill_null(table.column(f"l{cols.column_of(cond)}"), False)
 
 
-def _touches(hit: pa.Table, cols: LevelColumns, pql: Pql) -> list[str]:
-    """The touch of each row of ``hit``: the first rule that holds, else high."""
-    out: list[str | None] = [None] * hit.num_rows
-    for rule in pql.touch:
-        level = str(rule.level)
+_TOUCHES = ("none", "low", "high")
+
+
+def _touches(table: pa.Table, rows: pa.Array, cols: LevelColumns, pql: Pql) -> list[str]:
+    """The touch of each of ``rows`` of ``table``: the first rule that holds, else high."""
+    code = {t: pa.scalar(n, pa.int8()) for n, t in enumerate(_TOUCHES)}
+    out: Any = pa.nulls(table.num_rows, pa.int8())
+    for rule in reversed(pql.touch):  # an earlier rule overrides a later one
         if rule.when is None:
-            flags: list[Any] = [True] * hit.num_rows
+            out = pa.array([code[str(rule.level)].as_py()] * table.num_rows, pa.int8())
         else:
-            flags = holds(hit, cols, rule.when).to_pylist()
-        for n, flag in enumerate(flags):
-            if flag and out[n] is None:
-                out[n] = level
-    return [t if t is not None else "high" for t in out]
+            out = pc.if_else(holds(table, cols, rule.when), code[str(rule.level)], out)
+    codes = pc.fill_null(pc.take(out, rows), code["high"]).to_pylist()
+    return [_TOUCHES[c] for c in codes]
+
+
+def _shareable(value: Any) -> bool:
+    """Whether rows with an equal ``value`` may share evidence (not a float zero: -0.0
+    and 0.0 are equal and hash alike, but read apart)."""
+    return not (value.__class__ is float and value == 0.0)
 
 
 def matches(
     table: pa.Table, cols: LevelColumns, j: int, pql: Pql, snap: Snapshot, ev: Evidence
 ) -> list[Match]:
     """The matches of PQL ``j`` from its level's fetched columns, by entity."""
-    hit = table.filter(holds(table, cols, pql.when))
-    if hit.num_rows == 0:
+    table = in_id_order(table, cols.id_col)
+    rows = pc.indices_nonzero(holds(table, cols, pql.when))
+    n = len(rows)
+    if n == 0:
         return []
-    names = set(hit.column_names)
-    entity_ids = _column(hit, cols.id_col)
-    touch = _touches(hit, cols, pql)
-    none = [None] * hit.num_rows
+    names = set(table.column_names)
+    none = [None] * n
 
     def col(name: str) -> list[Any]:
-        return _column(hit, name) if name in names else none
+        return table.column(name).take(rows).to_pylist() if name in names else none
 
-    per_leaf = []
+    entities_ = col(cols.id_col)
+    accounts = entities_ if pql.level is Level.ACCOUNT else [snap.primary.get(e) for e in entities_]
+    columns = []
     for i, leaf in enumerate(iter_leaves(pql.when)):
         k = cols.column_of(leaf)
-        per_leaf.append((i, leaf, col(f"l{k}"), col(f"v{k}"), col(f"p{k}")))
-    account_of: Callable[[str], str | None] = (
-        (lambda e: e) if pql.level is Level.ACCOUNT else snap.primary.get
-    )
-    order = sorted(range(hit.num_rows), key=entity_ids.__getitem__)
-    entities_ = [entity_ids[n] for n in order]
-    accounts = [account_of(e) for e in entities_]
-    columns = [
-        _evidence_column(ev, (j, i), leaf, h, v, p, order, pql.level, entities_, accounts)
-        for i, leaf, h, v, p in per_leaf
-    ]
-    evidence = [list(row) for row in zip(*columns, strict=True)] if columns else None
+        if isinstance(leaf, TraitCond):  # the value comes from the entity's traits
+            values = ev.traits(leaf, pql.level, entities_, accounts)
+        else:
+            values = col(f"v{k}")
+        columns.append(_evidence_column(ev, (j, i), leaf, col(f"l{k}"), values, col(f"p{k}")))
+    touch = _touches(table, rows, cols, pql)
+    evidence = [list(r) for r in zip(*columns, strict=True)] if columns else [[] for _ in none]
+    key, level, priority = pql.key, str(pql.level), pql.priority
     return [
-        Match(
-            pql=pql.key,
-            level=str(pql.level),
-            entity_id=entity,
-            account_id=accounts[m],
-            priority=pql.priority,
-            touch=touch[n],
-            evidence=evidence[m] if evidence is not None else [],
-        )
-        for m, (n, entity) in enumerate(zip(order, entities_, strict=True))
+        Match(key, level, e, a, priority, t, evs)
+        for e, a, t, evs in zip(entities_, accounts, touch, evidence, strict=True)
     ]
 
 
@@ -623,28 +688,24 @@ def _evidence_column(
     held: list[Any],
     values: list[Any],
     pts: list[Any],
-    order: list[int],
-    level: Level,
-    entities_: list[str],
-    accounts: list[str | None],
 ) -> list[LeafEvidence]:
-    """One leaf's evidence for every match (rows in ``order``)."""
-    if isinstance(leaf, TraitCond):  # the value comes from the entity's traits
-        return [
-            ev.leaf(li, leaf, held[n], None, None, level, entities_[m], accounts[m])
-            for m, n in enumerate(order)
-        ]
+    """One leaf's evidence for every row: rows with the same (held, value, points) share
+    one (immutable) ``LeafEvidence``."""
     seen: dict[tuple[Any, ...], LeafEvidence] = {}
     out: list[LeafEvidence] = []
-    for m, n in enumerate(order):
-        h, v, p = held[n], values[n], pts[n]
+    append = out.append
+    for h, v, p in zip(held, values, pts, strict=True):
         key = (h, v.__class__, v, p.__class__, p)
-        got = seen.get(key) if v != 0.0 and p != 0.0 else None  # -0.0 == 0.0: not shared
+        try:
+            got = seen.get(key)
+        except TypeError:  # a JSON list or object (a trait's value): not hashable
+            append(ev.seen(li, leaf, h, v, p))
+            continue
         if got is None:
-            got = ev.leaf(li, leaf, h, v, p, level, entities_[m], accounts[m])
-            if v != 0.0 and p != 0.0:
+            got = ev.seen(li, leaf, h, v, p)
+            if _shareable(v) and _shareable(p):
                 seen[key] = got
-        out.append(got)
+        append(got)
     return out
 
 

@@ -96,6 +96,7 @@ def test_a_changed_field_is_reported(
     else:
         full = _changed(full, column, _first_set, new)
     diffs = full_differences(engine.evaluation, full)
-    assert len(diffs) == 1 and reported in diffs[0], diffs
+    # the field itself (a band also shows in the evidence of the leaves reading it)
+    assert diffs and any(reported in d for d in diffs), diffs
     with pytest.raises(AssertionError, match="full hand query disagree"):
         check_full(engine.evaluation, full, "case")
