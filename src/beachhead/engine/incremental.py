@@ -40,7 +40,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, KeysView
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import ibis
@@ -326,6 +326,8 @@ class Checkpoint:
     pairs: Pairs | None = None
     # the evaluation's matches by PQL and entity, in its order (built on first use)
     index: dict[str, dict[str, Match]] | None = None
+    # per dated match, the first as_of at which its sentences can read differently
+    until: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def matches_by_pql(self) -> dict[str, dict[str, Match]]:
         if self.index is None:
@@ -522,6 +524,7 @@ def _merge(
     snapshot: Snapshot,
     users: set[str],
     accounts: set[str],
+    delta: Delta,
 ) -> tuple[Evaluation, dict[str, dict[str, Match]]]:
     """The last evaluation with ``fresh``'s entities swapped in (and the entities that
     left the snapshot out), and its matches by PQL."""
@@ -529,9 +532,9 @@ def _merge(
     out = Evaluation(as_of=fresh.as_of)
     out.users = _updated(ev.users, fresh.users, snapshot.users.keys(), users)
     out.accounts = _updated(ev.accounts, fresh.accounts, snapshot.accounts.keys(), accounts)
-    old = last.snapshot
-    gone_users = users | (old.users.keys() - snapshot.users.keys())
-    gone_accounts = accounts | (old.accounts.keys() - snapshot.accounts.keys())
+    # an entity leaves the snapshot only through an identity change (the delta's)
+    gone_users = users | {u for u in delta.users if u not in snapshot.users}
+    gone_accounts = accounts | {a for a in delta.accounts if a not in snapshot.accounts}
     level_of = {p.key: p.level.value for p in last.config.pqls}
     index = _kept(last.matches_by_pql(), fresh.matches, level_of, gone_users, gone_accounts)
     return out, index
@@ -565,31 +568,78 @@ def redate(match: Match, config: Config, as_of: datetime, since: datetime | None
     return replace(match, evidence=evidence) if moved else match
 
 
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def _ago_changes(t: datetime, as_of: datetime) -> datetime:
+    """The first time after ``as_of`` at which "... ago" of ``t`` reads differently
+    (``rules.explain``'s buckets: just now, minutes, hours, days)."""
+    delta = as_of - t
+    if delta < timedelta(minutes=1):
+        return t + timedelta(minutes=1)
+    if delta.days >= 1:
+        return t + timedelta(days=delta.days + 1)
+    hours = int(delta.total_seconds() // 3600)
+    if hours >= 1:
+        return t + timedelta(hours=hours + 1)
+    return t + timedelta(minutes=int(delta.total_seconds() // 60) + 1)
+
+
+def _reworded_at(match: Match, config: Config, as_of: datetime) -> datetime:
+    """When a first_seen/last_seen sentence of ``match`` (written at ``as_of``) can move."""
+    out = _NEVER
+    for leaf, e in zip(iter_leaves(config.pql(match.pql).when), match.evidence, strict=True):
+        if (
+            isinstance(leaf, EventCond)
+            and leaf.aggregate in (Aggregate.FIRST_SEEN, Aggregate.LAST_SEEN)
+            and e.value is not None
+        ):
+            said = datetime.fromisoformat(e.value) if isinstance(e.value, str) else e.value
+            out = min(out, _ago_changes(to_utc(said), as_of))
+    return out
+
+
 def _merged(
     last: Checkpoint,
     fresh: Evaluation,
     snap: Snapshot,
     users: set[str],
     accounts: set[str],
+    delta: Delta,
     as_of: datetime,
     clock: Clock,
-) -> tuple[Evaluation, dict[str, dict[str, Match]]]:
+) -> tuple[Evaluation, dict[str, dict[str, Match]], dict[tuple[str, str], datetime]]:
     """The last evaluation with ``fresh``'s entities swapped in, kept dated matches
-    re-worded for ``as_of``; and its matches by PQL."""
-    merged, index = _merge(last, fresh, snap, users, accounts)
-    if as_of != last.as_of and clock.dated_pqls:
+    re-worded for ``as_of`` (only those whose "... ago" can read differently by now);
+    its matches by PQL, and when each dated match can move next."""
+    merged, index = _merge(last, fresh, snap, users, accounts, delta)
+    until = last.until
+    if clock.dated_pqls:
+        until = dict(until)
         recomputed = {(m.pql, m.entity_id) for m in fresh.matches}
-        for pql in clock.dated_pqls & index.keys():
-            d = index[pql]
-            redated = {
-                e: m if (pql, e) in recomputed else redate(m, last.config, as_of, last.as_of)
-                for e, m in d.items()
-            }
-            if any(redated[e] is not m for e, m in d.items()):
-                index[pql] = redated
+        for key in recomputed:
+            until.pop(key, None)  # written at as_of: known again at its next re-wording
+        if as_of != last.as_of:
+            for pql in clock.dated_pqls & index.keys():
+                d = index[pql]
+                out: dict[str, Match] | None = None
+                for e, m in d.items():
+                    key = (pql, e)
+                    if key in recomputed or as_of < until.get(key, as_of):
+                        continue
+                    again = redate(m, last.config, as_of, last.as_of)
+                    until[key] = _reworded_at(again, last.config, as_of)
+                    if again is not m:
+                        if out is None:
+                            out = dict(d)
+                        out[e] = again
+                if out is not None:
+                    index[pql] = out
+        if len(until) > 2 * sum(len(index.get(q, ())) for q in clock.dated_pqls) + 1000:
+            until = {k: v for k, v in until.items() if k[1] in index.get(k[0], ())}
     for d in index.values():
         merged.matches.extend(d.values())
-    return merged, index
+    return merged, index, until
 
 
 def _is_stitched(snap: Snapshot) -> bool:
@@ -771,8 +821,8 @@ class IncrementalEvaluator:
                 fresh.sort()
                 users |= second
         t4 = time.perf_counter()
-        merged, index = _merged(last, fresh, snap, users, accounts, as_of, clock)
-        self.last = Checkpoint(as_of, config, merged, snap, marks, identity, index=index)
+        merged, index, until = _merged(last, fresh, snap, users, accounts, delta, as_of, clock)
+        self.last = Checkpoint(as_of, config, merged, snap, marks, identity, None, index, until)
         return StepInfo(
             merged,
             snap,
@@ -942,9 +992,11 @@ class IncrementalEvaluator:
         finally:
             run.close()
         t4 = time.perf_counter()
-        merged, index = _merged(last, fresh, snap, users, accounts, as_of, clock)
+        merged, index, until = _merged(last, fresh, snap, users, accounts, delta, as_of, clock)
         pairs = Pairs(table, kept.schema, kept.columns)
-        self.last = Checkpoint(as_of, config, merged, snap, marks, last.identity, pairs, index)
+        self.last = Checkpoint(
+            as_of, config, merged, snap, marks, last.identity, pairs, index, until
+        )
         return StepInfo(
             merged,
             snap,
