@@ -12,8 +12,10 @@ clock-only step (no new data, one minute later: only windows moved) is measured 
 Times are wall clock on a shared machine (the load average is printed per row), each
 the best of ``REPS`` runs (an incremental step re-run from a copy of the same state); the
 ratio within one run is what to compare. The step's parts: ``changes`` (marks and the
-touched-ids query), ``identity`` (``IdentityState.advance``), ``affected``, ``evaluate``
-(the subset evaluation), ``merge``.
+touched-ids query), ``identity`` (``IdentityState.advance``), ``pairs`` (the touched
+users' events cut and their pair partials recomputed; ``affected`` on the subset path),
+``evaluate`` (the affected accounts from their pairs and the users from their events; the
+subset evaluation on the subset path), ``merge``.
 """
 
 from __future__ import annotations
@@ -155,6 +157,7 @@ def _row(table: BenchTable, label: str, n: int, info: StepInfo, full_s: float) -
         info.users,
         info.accounts,
         f"{info.events / n:.0%}" if n else "",
+        info.path,
         parts,
         f"{os.getloadavg()[0]:.1f}",
     )
@@ -214,6 +217,7 @@ def run(quick: bool = False) -> list[BenchTable]:
             "users",
             "accounts",
             "events read",
+            "path",
             "parts",
             "load",
         ],
@@ -223,8 +227,10 @@ def run(quick: bool = False) -> list[BenchTable]:
     table.notes.append(
         "users/accounts: entities the step re-evaluated (the rest kept their results); "
         "results checked equal to the full evaluation. events read: the share of all "
-        "events the step's subset evaluation copied (the affected accounts need all their "
-        "members' activity). full s: evaluate() with identity resolved from the tables."
+        "events the step copied (path pairs: the touched users' own activity, the accounts "
+        "combined from kept per-(account, user) partials; path subset: all the affected "
+        "accounts' members' activity). full s: evaluate() with identity resolved from the "
+        "tables."
     )
     table.notes.append(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
     return [table]
