@@ -209,23 +209,24 @@ class Run:
         since: datetime | None = None,
     ) -> str:
         """A temporary copy of the visible activity of ``raws`` (``columns`` only), and of
-        ``recent`` the activity after ``since`` only (one scan of the events)."""
+        ``recent`` the activity after ``since`` only."""
         raw_t = self.ids("raws", raws)
         name = self.name("events")
-        cols = ", ".join(_quote(c) for c in columns)
-        who = f"COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_t)})"
-        recent = set(recent)
-        if recent and since is not None:
-            rec_t = self.ids("recent", recent)
-            who = (
-                f"({who} OR (ts > {_ts_sql(since)} AND COALESCE(user_id, anonymous_id)"
-                f" IN (SELECT id FROM {_quote(rec_t)})))"
-            )
-        _execute(
-            self.con,
-            f"CREATE TEMP TABLE {_quote(name)} AS SELECT {cols} FROM events"
-            f" WHERE ts <= {_ts_sql(cutoff)} AND type IN ({_TYPES}) AND {who}",
+        select = (
+            f"SELECT {', '.join(_quote(c) for c in columns)} FROM events"
+            f" WHERE ts <= {_ts_sql(cutoff)} AND type IN ({_TYPES})"
         )
+        sql = f"{select} AND COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_t)})"
+        recent = set(recent) - set(raws)
+        if recent and since is not None:
+            # a second select, not an OR: each keeps its semi-join, and the ts range
+            # skips the older blocks (standalone at 10M: 1.76 s -> 1.35 s)
+            rec_t = self.ids("recent", recent)
+            sql += (
+                f" UNION ALL {select} AND ts > {_ts_sql(since)}"
+                f" AND COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(rec_t)})"
+            )
+        _execute(self.con, f"CREATE TEMP TABLE {_quote(name)} AS {sql}")
         self.temps.append(name)
         return name
 
