@@ -307,3 +307,45 @@ def test_pairs_and_subset_paths_agree_and_pairs_read_less(tmp_path: Path) -> Non
         assert read["pairs"] < read["subset"], read
     finally:
         store.close()
+
+
+GUEST_CONFIG = """version: 1
+pqls:
+  - {key: a, name: A, motion: custom, level: account, priority: 1,
+     when: {event: X, distinct_users: {gte: 2}}}
+"""
+
+
+@pytest.mark.parametrize("pairs", [True, False], ids=["pairs", "subset"])
+def test_a_stitched_raw_id_moves_its_guest_activity(store: EventStore, pairs: bool) -> None:
+    """An anonymous visitor's guest event toward an account (``context.groupId``) counts
+    for another user once an identify links the two: the account's distinct users drop
+    from 2 to 1 although nothing new went toward it (on both paths)."""
+    cfg = load_text(GUEST_CONFIG)
+    mail = frozenset(builtin_free_mail())
+    day = timedelta(days=1)
+
+    def msg(kind: str, mid: str, at: datetime, **fields: Any) -> dict[str, Any]:
+        return {"type": kind, "messageId": mid, "timestamp": _iso(at), **fields}
+
+    guest = {"event": "X", "context": {"groupId": "acme"}}
+    append(
+        store,
+        [
+            msg("group", "g1", START - 2 * day, userId="m1", groupId="acme", traits={}),
+            msg("track", "t1", START - day, anonymousId="anon1", **guest),
+            msg("track", "t2", START - day, userId="u2", **guest),
+        ],
+        START,
+    )
+    inc = IncrementalEvaluator(mail, full_share=1.0, pairs=pairs)
+    first = inc.step(store, cfg, START)
+    assert [m.entity_id for m in first.evaluation.matches] == ["acme"]
+    later = START + timedelta(minutes=1)
+    link = msg("identify", "i1", later - timedelta(seconds=10), anonymousId="anon1", userId="u2")
+    append(store, [link], later)
+    info = inc.step(store, cfg, later)
+    assert not info.full
+    full = evaluate(store, cfg, later, free_mail=mail)
+    assert full.matches == []
+    assert comparable(info.evaluation) == comparable(full)

@@ -486,6 +486,18 @@ def _touched_by_level(
     return out
 
 
+def _guest_groups(con: ibis.BaseBackend, raws: set[str], as_of: datetime) -> set[str]:
+    """The ``context.groupId``\\ s of the visible activity of ``raws``."""
+    ids = ", ".join("'" + r.replace("'", "''") + "'" for r in sorted(raws))
+    rows = _rows(
+        con,
+        "SELECT DISTINCT context_group_id FROM events WHERE context_group_id IS NOT NULL"
+        f" AND ts <= {_ts_sql(as_of)} AND type IN ({_TYPES})"
+        f" AND COALESCE(user_id, anonymous_id) IN ({ids})",
+    )
+    return {str(g) for (g,) in rows}
+
+
 def _updated(
     last: dict[str, Any], fresh: dict[str, Any], ids: KeysView[str], changed: set[str]
 ) -> dict[str, Any]:
@@ -806,6 +818,17 @@ class IncrementalEvaluator:
         accounts = {g for g in groups if g in snap.accounts} | delta.accounts
         for u in list(users):
             accounts |= snap.accounts_of.get(u, set()) | old.accounts_of.get(u, set())
+        # a raw id that moved to another user takes its guest activity along: the
+        # accounts it went toward count other users now
+        raws_of = identity.raws_of
+        moved = {
+            r
+            for u in delta.users
+            for r in raws_of.get(u, set()) | {u}
+            if old.user(r) != snap.user(r)
+        }
+        if moved:
+            accounts |= _guest_groups(con, moved, as_of)
         accounts &= snap.accounts.keys()
         users &= snap.users.keys()
         reads = account_reads(config)
