@@ -34,6 +34,7 @@ import ibis.expr.types as ir
 from beachhead.engine.conditions import ACCOUNT_PREFIX, Scope, band_column, score_column
 from beachhead.engine.errors import Unsupported
 from beachhead.engine.features import compute, distinct_key, fill_zero, is_stream_metric, json_path
+from beachhead.engine.gcpause import paused_gc
 from beachhead.engine.prepared import prepare
 from beachhead.engine.snapshot import Uploaded, resolve_from_tables, upload
 from beachhead.engine.values import Ctx, from_json
@@ -242,12 +243,13 @@ def evaluate(
     if con.name not in SUPPORTED_BACKENDS:
         raise Unsupported("evaluation", con.name)
     cutoff = to_utc(as_of)
-    if snapshot is None:
-        snapshot = resolve_from_tables(con, cutoff, free_mail)
-    lambdas = _prepare(con)
-    up = upload(con, snapshot)
-    try:
-        prepared = prepare(con, config, stitched=up.stitched > 0, array_lambdas=lambdas)
-        return prepared.run(con, cutoff, up, snapshot)
-    finally:
-        up.drop()
+    with paused_gc():  # see engine/gcpause.py: the collector's passes found nothing to free
+        if snapshot is None:
+            snapshot = resolve_from_tables(con, cutoff, free_mail)
+        lambdas = _prepare(con)
+        up = upload(con, snapshot)
+        try:
+            prepared = prepare(con, config, stitched=up.stitched > 0, array_lambdas=lambdas)
+            return prepared.run(con, cutoff, up, snapshot)
+        finally:
+            up.drop()

@@ -65,6 +65,7 @@ from beachhead.engine.evaluate import (
     _prepare,
     evaluate,
 )
+from beachhead.engine.gcpause import paused_gc
 from beachhead.engine.identity_incremental import Delta, IdentityState, NeedFull, read_rows
 from beachhead.engine.incremental_subset import evaluate_subset
 from beachhead.engine.pairs import (
@@ -773,7 +774,8 @@ class IncrementalEvaluator:
         as_of = to_utc(as_of)
         marks = _marks(con, self.last.marks if self.last is not None else None)
         try:
-            info = self._step(con, config, as_of, marks)
+            with paused_gc():  # engine/gcpause.py, as evaluate() does
+                info = self._step(con, config, as_of, marks)
         except BaseException:
             # the kept identity may have moved already: the next step starts afresh
             self.last = None
