@@ -30,7 +30,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import ibis
@@ -41,8 +41,6 @@ import pyarrow.compute as pc
 from beachhead.engine.evaluate import account_level
 from beachhead.engine.features import pair_features, pair_foldable, pair_partials, stream_features
 from beachhead.engine.prepared import (
-    SENTINEL_AS_OF,
-    SENTINEL_US,
     T_ACCOUNTS,
     T_EVENTS,
     T_MAP,
@@ -56,9 +54,9 @@ from beachhead.engine.prepared import (
     _unbound_snapshot,
     config_fingerprint,
     drop,
+    sentinel_ctx,
 )
 from beachhead.engine.snapshot import Uploaded, upload
-from beachhead.engine.values import Ctx
 from beachhead.ingest.identity import Snapshot
 from beachhead.ingest.message import ACTIVITY_TYPES
 from beachhead.rules.model import Config, Level
@@ -95,13 +93,7 @@ def compile_pairs(
     array_lambdas: bool = True,
 ) -> PairPlan:
     p = plan(config)
-    ctx = Ctx(
-        as_of=SENTINEL_AS_OF.replace(tzinfo=UTC),
-        backend=backend,
-        array_lambdas=array_lambdas,
-        as_of_sql=ibis.literal(SENTINEL_AS_OF, type="timestamp"),
-        as_of_us_sql=ibis.literal(SENTINEL_US, type="int64"),
-    )
+    ctx = sentinel_ctx(backend, array_lambdas)
     snap = _unbound_snapshot(stitched)
     events = ibis.table(events_schema, name=T_EVENTS)
     features = p.features_of(Level.ACCOUNT)

@@ -268,6 +268,18 @@ def _level_leaves(pqls: Sequence[Pql]) -> tuple[Leaf, ...]:
     return tuple(seen)
 
 
+def sentinel_ctx(backend: str, array_lambdas: bool) -> Ctx:
+    """The compile-time context: ``as_of`` is the sentinel, written in the SQL as the
+    literal ``_templated`` turns into the placeholder."""
+    return Ctx(
+        as_of=SENTINEL_AS_OF.replace(tzinfo=UTC),
+        backend=backend,
+        array_lambdas=array_lambdas,
+        as_of_sql=ibis.literal(SENTINEL_AS_OF, type="timestamp"),
+        as_of_us_sql=ibis.literal(SENTINEL_US, type="int64"),
+    )
+
+
 def compile_plan(
     config: Config,
     backend: str,
@@ -280,13 +292,7 @@ def compile_plan(
     from beachhead.engine.evaluate import _account_table, _user_table
 
     p = plan(config)
-    ctx = Ctx(
-        as_of=SENTINEL_AS_OF.replace(tzinfo=UTC),
-        backend=backend,
-        array_lambdas=array_lambdas,
-        as_of_sql=ibis.literal(SENTINEL_AS_OF, type="timestamp"),
-        as_of_us_sql=ibis.literal(SENTINEL_US, type="int64"),
-    )
+    ctx = sentinel_ctx(backend, array_lambdas)
     snap = _unbound_snapshot(stitched)
     events = ibis.table(events_schema, name=T_EVENTS)
     acc_expr = _account_table(events, snap, config, p, ctx)
