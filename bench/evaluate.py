@@ -52,6 +52,7 @@ import pyarrow as pa
 from ruamel.yaml import YAML
 
 from beachhead.engine import evaluate
+from beachhead.engine.gcpause import paused_gc
 from beachhead.engine.snapshot import resolve_from_tables, upload
 from beachhead.rules.load import load_text
 from beachhead.rules.model import Config
@@ -211,8 +212,10 @@ def run_hand(con: duckdb.DuckDBPyConnection, store: DuckDBEventStore) -> HandRun
     gc.collect()
     reset_peak()
     t = time.perf_counter()
-    snap = resolve_from_tables(backend, AS_OF)
-    up = upload(backend, snap)
+    with paused_gc():  # as evaluate() resolves and uploads it, collection charged after
+        snap = resolve_from_tables(backend, AS_OF)
+        up = upload(backend, snap)
+    gc.collect()
     identity = time.perf_counter() - t
     try:
         names = dict(zip(("map", "members", "users", "accounts"), up.names, strict=True))
