@@ -39,11 +39,11 @@ from datetime import datetime
 
 import ibis
 
+from beachhead.engine.prepared import ts_sql
 from beachhead.engine.snapshot import (
     aware_utc,
     link,
     membership,
-    naive_utc,
     query_rows,
     trait_row,
 )
@@ -83,16 +83,11 @@ class Rows:
 def _window_sql(as_of: datetime, mark: int, before: tuple[datetime, int] | None) -> str:
     """Rows with ``ts <= as_of`` and ``seq <= mark``; with ``before`` (the last as_of and
     its mark) only those that were not visible then (a SQL ``WHERE`` condition)."""
-    cond = f"ts <= {_ts(as_of)} AND seq <= {int(mark)}"
+    cond = f"ts <= {ts_sql(as_of)} AND seq <= {int(mark)}"
     if before is not None:
         last_as_of, last_mark = before
-        cond += f" AND (seq > {int(last_mark)} OR ts > {_ts(last_as_of)})"
+        cond += f" AND (seq > {int(last_mark)} OR ts > {ts_sql(last_as_of)})"
     return cond
-
-
-def _ts(t: datetime) -> str:
-    text = naive_utc(t).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return f"CAST('{text}' AS TIMESTAMP)"
 
 
 def read_rows(

@@ -88,11 +88,11 @@ from beachhead.engine.prepared import (
     T_LEVEL,
     Evidence,
     PreparedEvaluation,
-    _ts_sql,
     entities,
     fetch,
     matches,
     prepare,
+    ts_sql,
 )
 from beachhead.ingest.freemail import builtin_free_mail
 from beachhead.ingest.identity import Snapshot
@@ -451,19 +451,19 @@ def _touched_by_level(
     block skips most of the table; one select with the ORs read all of it, 20x slower)."""
     seq_mark = int(last.marks["events"].seq)
     cols = "COALESCE(user_id, anonymous_id) AS r, context_group_id AS g"
-    upto = f"ts <= {_ts_sql(as_of)}"
+    upto = f"ts <= {ts_sql(as_of)}"
     parts = [
         f"SELECT {cols}, TRUE AS n, FALSE AS u, FALSE AS a FROM events"
         f" WHERE seq > {seq_mark} AND {upto}",
         f"SELECT {cols}, TRUE AS n, FALSE AS u, FALSE AS a FROM events"
-        f" WHERE ts > {_ts_sql(last.as_of)} AND {upto}",
+        f" WHERE ts > {ts_sql(last.as_of)} AND {upto}",
     ]
     if as_of > last.as_of:
         for w in sorted({w for _e, w in exits.user | exits.account}):
             u, a = _exit_flag(exits.user, w), _exit_flag(exits.account, w)
             parts.append(
                 f"SELECT {cols}, FALSE AS n, {u} AS u, {a} AS a FROM events"
-                f" WHERE ts > {_ts_sql(last.as_of - w)} AND ts <= {_ts_sql(as_of - w)}"
+                f" WHERE ts > {ts_sql(last.as_of - w)} AND ts <= {ts_sql(as_of - w)}"
                 f" AND type IN ({_TYPES})"
             )
     rows = _rows(
@@ -493,7 +493,7 @@ def _guest_groups(con: ibis.BaseBackend, raws: set[str], as_of: datetime) -> set
     rows = _rows(
         con,
         "SELECT DISTINCT context_group_id FROM events WHERE context_group_id IS NOT NULL"
-        f" AND ts <= {_ts_sql(as_of)} AND type IN ({_TYPES})"
+        f" AND ts <= {ts_sql(as_of)} AND type IN ({_TYPES})"
         f" AND COALESCE(user_id, anonymous_id) IN ({ids})",
     )
     return {str(g) for (g,) in rows}

@@ -36,13 +36,13 @@ from beachhead.engine.prepared import (
     PreparedEvaluation,
     _execute,
     _quote,
-    _ts_sql,
     drop,
     entities,
     fetch,
     matches,
     materialize,
     prepare,
+    ts_sql,
 )
 from beachhead.engine.snapshot import Uploaded, upload
 from beachhead.ingest.identity import Snapshot
@@ -171,7 +171,7 @@ def evaluate_subset(
         select = (
             "SELECT "
             + ", ".join(_quote(c) for c in cols)
-            + f" FROM events WHERE ts <= {_ts_sql(cutoff)} AND type IN ({_TYPES}) AND "
+            + f" FROM events WHERE ts <= {ts_sql(cutoff)} AND type IN ({_TYPES}) AND "
         )
         _execute(
             con,

@@ -50,11 +50,11 @@ from beachhead.engine.prepared import (
     _execute,
     _quote,
     _templated,
-    _ts_sql,
     _unbound_snapshot,
     config_fingerprint,
     drop,
     sentinel_ctx,
+    ts_sql,
 )
 from beachhead.engine.snapshot import Uploaded, upload
 from beachhead.ingest.identity import Snapshot
@@ -206,7 +206,7 @@ class Run:
         name = self.name("events")
         select = (
             f"SELECT {', '.join(_quote(c) for c in columns)} FROM events"
-            f" WHERE ts <= {_ts_sql(cutoff)} AND type IN ({_TYPES})"
+            f" WHERE ts <= {ts_sql(cutoff)} AND type IN ({_TYPES})"
         )
         sql = f"{select} AND COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_t)})"
         recent = set(recent) - set(raws)
@@ -215,7 +215,7 @@ class Run:
             # skips the older blocks (standalone at 10M: 1.76 s -> 1.35 s)
             rec_t = self.ids("recent", recent)
             sql += (
-                f" UNION ALL {select} AND ts > {_ts_sql(since)}"
+                f" UNION ALL {select} AND ts > {ts_sql(since)}"
                 f" AND COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(rec_t)})"
             )
         _execute(self.con, f"CREATE TEMP TABLE {_quote(name)} AS {sql}")

@@ -96,7 +96,7 @@ SNAPSHOT_SCHEMAS: dict[str, dict[str, dt.DataType]] = {
 }
 
 
-def _ts_sql(as_of: datetime) -> str:
+def ts_sql(as_of: datetime) -> str:
     text = to_utc(as_of).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     return f"CAST('{text}' AS TIMESTAMP)"
 
@@ -171,7 +171,7 @@ class PreparedEvaluation:
 
     def sql(self, template: str, as_of: datetime, names: Mapping[str, str]) -> str:
         """A template with ``as_of`` and the table names substituted."""
-        out = template.replace(AS_OF_TS, _ts_sql(as_of)).replace(AS_OF_US, str(micros(as_of)))
+        out = template.replace(AS_OF_TS, ts_sql(as_of)).replace(AS_OF_US, str(micros(as_of)))
         for placeholder, name in names.items():
             out = out.replace(f'"{placeholder}"', _quote(name))
         return out
