@@ -280,6 +280,17 @@ def _dv_keys(snap: Uploaded, dvs: list[Feature]) -> ir.Table:
     )
 
 
+def _with_dv_keys(per: ir.Table, snap: Uploaded, features: Sequence[Feature]) -> ir.Table:
+    """``per`` (rows per (key, user)) with each distinct_values feature's ``dv_<id>``: the
+    user's typed trait key, joined from the uploaded users."""
+    dvs = [f for f in features if f.metric is Metric.DISTINCT_VALUES]
+    if not dvs:
+        return per
+    keys = _dv_keys(snap, dvs)
+    j = per.left_join(keys, per.user == keys.dv_user)
+    return j.select(*per.columns, *(f"dv_{f.id}" for f in dvs))
+
+
 # Plain aggregates that give the same value when computed per (key, user) first and then
 # combined per key (exactly: counts add up, min/max of mins/maxes; float sums and averages
 # would round differently, so they stay in their own pass).
@@ -350,7 +361,7 @@ def compute(
     its features can read (``_prefilter``). The parts are full-outer-joined on key (a
     part may lack keys whose rows it filtered out: NULL, then 0 where that is the value).
     """
-    mine = tuple(f for f in features if f.kind is FeatureKind.EVENT or is_stream_metric(f))
+    mine = stream_features(features)
     if not mine:
         return None
     reads_props = any(f.where or f.property for f in mine)
@@ -376,12 +387,7 @@ def compute(
         t = _filtered(stream, users + folded, ctx)
         per_aggs = _flags(t, users, ctx)
         per_aggs.update({f"q_{f.id}": event_aggregate(t, f, ctx) for f in folded})
-        per = t.group_by("key", "user").aggregate(**per_aggs)
-        dvs = [f for f in users if f.metric is Metric.DISTINCT_VALUES]
-        if dvs:
-            keys = _dv_keys(snap, dvs)
-            j = per.left_join(keys, per.user == keys.dv_user)
-            per = j.select(*per.columns, *(f"dv_{f.id}" for f in dvs))
+        per = _with_dv_keys(t.group_by("key", "user").aggregate(**per_aggs), snap, users)
         counts: dict[str, ir.Value] = {
             f.id: (
                 per[f"dv_{f.id}"].nunique(where=per[f"g_{f.id}"])
@@ -460,13 +466,7 @@ def pair_partials(
             aggs[f"q_{f.id}"] = event_aggregate(t, f, ctx)
     if not aggs:  # no stream feature: the pairs are only who acted toward whom
         aggs["n_rows"] = t.count()
-    per = t.group_by("account", "user").aggregate(**aggs)
-    dvs = [f for f in mine if f.metric is Metric.DISTINCT_VALUES]
-    if dvs:
-        keys = _dv_keys(snap, dvs)
-        j = per.left_join(keys, per.user == keys.dv_user)
-        per = j.select(*per.columns, *(f"dv_{f.id}" for f in dvs))
-    return per
+    return _with_dv_keys(t.group_by("account", "user").aggregate(**aggs), snap, mine)
 
 
 def pair_features(features: Sequence[Feature], pairs: ir.Table) -> ir.Table | None:
