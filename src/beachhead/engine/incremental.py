@@ -92,8 +92,10 @@ from beachhead.engine.prepared import (
     fetch,
     matches,
     prepare,
+    sql_string,
     ts_sql,
 )
+from beachhead.engine.snapshot import query_tuples
 from beachhead.ingest.freemail import builtin_free_mail
 from beachhead.ingest.identity import Snapshot
 from beachhead.ingest.message import ACTIVITY_TYPES
@@ -372,16 +374,6 @@ class StepInfo:
     path: str = "full"  # "full", "pairs" (account features from pair partials) or "subset"
 
 
-def _rows(con: Any, sql: str) -> list[tuple[Any, ...]]:
-    """The rows of ``sql`` on the backend's raw connection (no Ibis compile)."""
-    raw: Any = con.con
-    if con.name == "duckdb":
-        return list(raw.execute(sql).fetchall())
-    with raw.cursor() as cur:
-        cur.execute(sql)
-        return list(cur.fetchall())
-
-
 def _marks(con: ibis.BaseBackend, before: dict[str, Mark] | None) -> dict[str, Mark]:
     """Each table's largest seq and row count, and how many rows are above ``before``
     (one query for the four tables)."""
@@ -392,7 +384,7 @@ def _marks(con: ibis.BaseBackend, before: dict[str, Mark] | None) -> dict[str, M
             f"SELECT '{name}' AS t, count(*) AS n, COALESCE(max(seq), 0) AS s,"
             f" count(*) FILTER (WHERE seq > {int(prev)}) AS k FROM {name}"
         )
-    rows = _rows(con, " UNION ALL ".join(parts))
+    rows = query_tuples(con, " UNION ALL ".join(parts))
     return {str(t): Mark(int(s or 0), int(n or 0), int(k or 0)) for t, n, s, k in rows}
 
 
@@ -439,7 +431,7 @@ def _exit_flag(exits: Iterable[Exit], w: timedelta) -> str:
         events.add(event)
     if not events:
         return "FALSE"
-    return "event IN (" + ", ".join("'" + e.replace("'", "''") + "'" for e in sorted(events)) + ")"
+    return "event IN (" + ", ".join(sql_string(e) for e in sorted(events)) + ")"
 
 
 def _touched_by_level(
@@ -466,7 +458,7 @@ def _touched_by_level(
                 f" WHERE ts > {ts_sql(last.as_of - w)} AND ts <= {ts_sql(as_of - w)}"
                 f" AND type IN ({_TYPES})"
             )
-    rows = _rows(
+    rows = query_tuples(
         con,
         "SELECT r, g, bool_or(n), bool_or(u), bool_or(a) FROM ("
         + " UNION ALL ".join(parts)
@@ -489,8 +481,8 @@ def _touched_by_level(
 
 def _guest_groups(con: ibis.BaseBackend, raws: set[str], as_of: datetime) -> set[str]:
     """The ``context.groupId``\\ s of the visible activity of ``raws``."""
-    ids = ", ".join("'" + r.replace("'", "''") + "'" for r in sorted(raws))
-    rows = _rows(
+    ids = ", ".join(sql_string(r) for r in sorted(raws))
+    rows = query_tuples(
         con,
         "SELECT DISTINCT context_group_id FROM events WHERE context_group_id IS NOT NULL"
         f" AND ts <= {ts_sql(as_of)} AND type IN ({_TYPES})"

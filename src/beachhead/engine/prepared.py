@@ -96,6 +96,12 @@ SNAPSHOT_SCHEMAS: dict[str, dict[str, dt.DataType]] = {
 }
 
 
+def sql_string(text: str) -> str:
+    """``text`` as a standard SQL string literal (quotes doubled; DuckDB and PostgreSQL,
+    whose ``standard_conforming_strings`` is on, read backslashes as themselves)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def ts_sql(as_of: datetime) -> str:
     text = to_utc(as_of).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     return f"CAST('{text}' AS TIMESTAMP)"

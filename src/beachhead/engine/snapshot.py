@@ -81,9 +81,19 @@ def membership(r: Mapping[str, Any]) -> MembershipRow:
     return MembershipRow(r["user_id"], r["account_id"], aware_utc(r["ts"]), r["source"], r["seq"])
 
 
+def query_tuples(con: ibis.BaseBackend, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of ``sql``, run on the backend's own connection (DuckDB or a psycopg
+    connection): no Ibis compile, for the small queries a step runs every time."""
+    raw: Any = con.con
+    if con.name == "duckdb":
+        return list(raw.execute(sql).fetchall())
+    with raw.cursor() as cur:
+        cur.execute(sql)
+        return list(cur.fetchall())
+
+
 def query_rows(con: ibis.BaseBackend, sql: str) -> list[dict[str, Any]]:
-    """The rows of ``sql`` as dicts, run on the backend's own connection (DuckDB or a
-    psycopg connection): no Ibis compile, for the small queries a step runs every time."""
+    """``query_tuples`` as dicts by column name."""
     raw: Any = con.con
     if con.name == "duckdb":
         return list(raw.sql(sql).to_arrow_table().to_pylist())
