@@ -13,7 +13,6 @@ events to cut the copy.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -24,24 +23,22 @@ import pyarrow as pa
 
 from beachhead.engine.errors import Unsupported
 from beachhead.engine.evaluate import SUPPORTED_BACKENDS, _backend_of, _prepare
+from beachhead.engine.pairs import identity_of
 from beachhead.engine.prepared import (
-    T_ACCOUNTS,
     T_EVENTS,
     T_LEVEL,
-    T_MAP,
-    T_MEMBERS,
-    T_USERS,
     Evidence,
     LevelColumns,
-    PreparedEvaluation,
     _execute,
     _quote,
+    columns_read,
     drop,
     entities,
     fetch,
     matches,
     materialize,
     prepare,
+    snapshot_names,
     ts_sql,
 )
 from beachhead.engine.snapshot import Uploaded, upload
@@ -53,18 +50,6 @@ from beachhead.rules.result import Evaluation, Match
 
 _STR = pa.string()
 _TYPES = ", ".join("'" + t + "'" for t in sorted(ACTIVITY_TYPES))
-# Columns every subset keeps (the filter and the guest lookup read them).
-_ALWAYS = ("seq", "type", "user_id", "anonymous_id", "context_group_id", "ts")
-
-
-def _read_columns(plan: PreparedEvaluation, columns: Iterable[str]) -> list[str]:
-    """The events columns the plan's SQL can read (a quoted name appears in it).
-
-    A superset: a column whose name is also an alias in the SQL is kept (today ``raw``,
-    which the plan names ``COALESCE(user_id, anonymous_id)``, so the stored raw message
-    is copied too; it is NULL in the benchmark's data, not in real stores)."""
-    text = plan.accounts_sql + plan.accounts_fetch + plan.users_fetch
-    return [c for c in columns if c in _ALWAYS or re.search(rf'"{re.escape(c)}"', text)]
 
 
 def _ids(con: ibis.BaseBackend, names: list[str], label: str, ids: Iterable[str]) -> str:
@@ -74,29 +59,6 @@ def _ids(con: ibis.BaseBackend, names: list[str], label: str, ids: Iterable[str]
     con.create_table(name, data, temp=True)
     names.append(name)
     return name
-
-
-def _cut(
-    snapshot: Snapshot,
-    user_ids: set[str],
-    acc_ids: set[str],
-    full_accounts: set[str],
-    raws_of: Mapping[str, set[str]],
-) -> Snapshot:
-    """``snapshot`` cut down to ``user_ids`` and ``acc_ids`` (members only for the
-    accounts computed in full)."""
-    return Snapshot(
-        user_of={r: u for u in user_ids for r in raws_of.get(u, ()) if r in snapshot.user_of},
-        users={u: snapshot.users[u] for u in user_ids if u in snapshot.users},
-        accounts={a: snapshot.accounts[a] for a in acc_ids},
-        members={
-            a: set(snapshot.members.get(a, set())) if a in full_accounts else set() for a in acc_ids
-        },
-        accounts_of={
-            u: set(snapshot.accounts_of[u]) for u in user_ids if u in snapshot.accounts_of
-        },
-        primary={u: snapshot.primary[u] for u in user_ids if u in snapshot.primary},
-    )
 
 
 def _wanted(
@@ -166,7 +128,10 @@ def evaluate_subset(
         raws = {r for u in user_ids for r in raws_of.get(u, ())} | user_ids
         raw_t = _ids(con, temps, "raws", raws)
         acc_t = _ids(con, temps, "accts", full_accounts)
-        cols = _read_columns(plan, con.table("events").columns)
+        cols = columns_read(
+            plan.accounts_sql + plan.accounts_fetch + plan.users_fetch,
+            con.table("events").columns,
+        )
         sub_name = f"bh_{uuid.uuid4().hex[:10]}_events"
         select = (
             "SELECT "
@@ -194,14 +159,14 @@ def evaluate_subset(
                 user_ids.add(snapshot.user(r))
         if stats is not None:
             stats["events"] = stats.get("events", 0) + int(sum(guests.column("n").to_pylist()))
-        sub = _cut(snapshot, user_ids, acc_ids, full_accounts, raws_of)
+        sub = identity_of(snapshot, user_ids, raws_of, acc_ids, full_accounts)
         up = upload(con, sub)
         uploads.append(up)
         if stitched and up.stitched == 0:
             # the plan joins the map; an empty map stitches nobody, as the cut-down
             # snapshot says (the other plan shape would need a compile)
             up.stitched = 1
-        names = dict(zip((T_MAP, T_MEMBERS, T_USERS, T_ACCOUNTS), up.names, strict=True))
+        names = snapshot_names(up)
         names[T_EVENTS] = sub_name
         level = f"bh_{uuid.uuid4().hex[:10]}_level_accounts"
         names[T_LEVEL] = level
@@ -225,11 +190,11 @@ def evaluate_subset(
                 f"COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_u)})",
             )
             temps.append(usr_events)
-            up_u = upload(con, _cut(snapshot, users, acc_ids, full_accounts, raws_of))
+            up_u = upload(con, identity_of(snapshot, users, raws_of, acc_ids, full_accounts))
             uploads.append(up_u)
             if stitched and up_u.stitched == 0:
                 up_u.stitched = 1
-            names_u = dict(zip((T_MAP, T_MEMBERS, T_USERS, T_ACCOUNTS), up_u.names, strict=True))
+            names_u = snapshot_names(up_u)
             names_u[T_EVENTS] = usr_events
             names_u[T_LEVEL] = level
             usr = fetch(con, plan.sql(plan.users_fetch, cutoff, names_u), plan.users_schema)

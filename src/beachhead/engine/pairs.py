@@ -41,19 +41,17 @@ import pyarrow.compute as pc
 from beachhead.engine.evaluate import account_level
 from beachhead.engine.features import pair_features, pair_foldable, pair_partials, stream_features
 from beachhead.engine.prepared import (
-    T_ACCOUNTS,
     T_EVENTS,
-    T_MAP,
-    T_MEMBERS,
-    T_USERS,
     PreparedEvaluation,
     _execute,
     _quote,
     _templated,
     _unbound_snapshot,
+    columns_read,
     config_fingerprint,
     drop,
     sentinel_ctx,
+    snapshot_names,
     ts_sql,
 )
 from beachhead.engine.snapshot import Uploaded, upload
@@ -130,10 +128,6 @@ def prepare_pairs(
     return made
 
 
-def _names(up: Uploaded) -> dict[str, str]:
-    return dict(zip((T_MAP, T_MEMBERS, T_USERS, T_ACCOUNTS), up.names, strict=True))
-
-
 def identity_of(
     snapshot: Snapshot,
     users: Iterable[str],
@@ -190,7 +184,7 @@ class Run:
         self.uploads.append(up)
         if stitched and up.stitched == 0:
             up.stitched = 1  # an empty map stitches nobody: the plan's shape, as it is
-        return _names(up)
+        return snapshot_names(up)
 
     def events_of(
         self,
@@ -315,12 +309,6 @@ def member_traits(config: Config) -> frozenset[str]:
     )
 
 
-_ALWAYS = ("seq", "type", "user_id", "anonymous_id", "context_group_id", "ts")
-
-
 def read_columns(prepared: PreparedEvaluation, pp: PairPlan, columns: Iterable[str]) -> list[str]:
-    """The events columns the plan's and the pair SQL can read (a quoted name in it)."""
-    import re
-
-    text = prepared.accounts_sql + prepared.users_fetch + pp.pairs_sql
-    return [c for c in columns if c in _ALWAYS or re.search(rf'"{re.escape(c)}"', text)]
+    """The events columns the plan's and the pair SQL can read."""
+    return columns_read(prepared.accounts_sql + prepared.users_fetch + pp.pairs_sql, columns)

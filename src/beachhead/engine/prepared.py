@@ -38,7 +38,7 @@ import math
 import re
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -198,7 +198,7 @@ class PreparedEvaluation:
             raise ValueError("identity tables do not have the shape this plan was compiled for")
         cutoff = to_utc(as_of)
         level_name = f"bh_{uuid.uuid4().hex[:10]}_level_accounts"
-        names = dict(zip((T_MAP, T_MEMBERS, T_USERS, T_ACCOUNTS), up.names, strict=True))
+        names = snapshot_names(up)
         names[T_EVENTS] = events
         names[T_LEVEL] = level_name
         result = Evaluation(as_of=cutoff)
@@ -218,6 +218,23 @@ class PreparedEvaluation:
                 result.matches.extend(matches(table, cols, j, pql, snapshot, ev))
         result.sort()
         return result
+
+
+def snapshot_names(up: Uploaded) -> dict[str, str]:
+    """The plan's identity-table placeholders -> the names ``up`` uploaded them under."""
+    return dict(zip((T_MAP, T_MEMBERS, T_USERS, T_ACCOUNTS), up.names, strict=True))
+
+
+# Columns every copy of the events keeps (its filter and the guest lookup read them).
+KEY_COLUMNS = ("seq", "type", "user_id", "anonymous_id", "context_group_id", "ts")
+
+
+def columns_read(sql_text: str, columns: Iterable[str]) -> list[str]:
+    """The events ``columns`` that ``sql_text`` can read (a quoted name appears in it),
+    beside ``KEY_COLUMNS``. A superset: a column whose name is also an alias in the SQL is
+    kept (today ``raw``, which the plan names ``COALESCE(user_id, anonymous_id)``, so the
+    stored raw message is copied too)."""
+    return [c for c in columns if c in KEY_COLUMNS or re.search(rf'"{re.escape(c)}"', sql_text)]
 
 
 def _quote(name: str) -> str:
