@@ -219,19 +219,6 @@ class LevelFeatures:
     features: tuple[Feature, ...]
 
 
-def stream_metric(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.Value:
-    """Account metrics measured on the attributed stream (same single pass)."""
-    win = _window(t.ts, feature, ctx)
-    if feature.metric is Metric.ACTIVE_USERS:
-        col: ir.Column = t.user
-    elif feature.metric is Metric.DAYS_ACTIVE:
-        col = t.ts.date()
-    else:
-        assert feature.metric is Metric.DISTINCT_VALUES
-        col = t[f"dv_{feature.id}"]
-    return col.nunique() if win is None else col.nunique(where=win)
-
-
 def is_stream_metric(feature: Feature) -> bool:
     if feature.kind is not FeatureKind.METRIC:
         return False
