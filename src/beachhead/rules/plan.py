@@ -29,6 +29,7 @@ Metrics: see definitions.md.
 from __future__ import annotations
 
 import builtins
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -173,8 +174,30 @@ def score_order(config: Config) -> tuple[str, ...]:
     return tuple(done)
 
 
+_PLANS: dict[int, tuple[Config, Plan]] = {}
+_PLANS_MAX = 16
+_PLANS_LOCK = threading.Lock()
+
+
 def plan(config: Config) -> Plan:
-    """The distinct features of ``config`` and where each leaf reads them."""
+    """The distinct features of ``config`` and where each leaf reads them.
+
+    Kept per ``Config`` object (models are frozen, so a plan never goes stale; the entry
+    holds the config, so its id is not reused while cached): an incremental step asks for
+    the plan of the same definitions from half a dozen places, ~1.4 ms each time."""
+    with _PLANS_LOCK:
+        hit = _PLANS.get(id(config))
+    if hit is not None and hit[0] is config:
+        return hit[1]
+    made = _plan(config)
+    with _PLANS_LOCK:
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.pop(next(iter(_PLANS)))
+        _PLANS[id(config)] = (config, made)
+    return made
+
+
+def _plan(config: Config) -> Plan:
     features: dict[Feature, Feature] = {}  # signature -> feature with its id
     by_leaf: dict[tuple[Leaf, Level], Feature] = {}
     uses: list[LeafUse] = []

@@ -126,3 +126,15 @@ def test_template_plan() -> None:
             assert use.feature is None
         else:
             assert use.feature is not None and use.feature in p.features
+
+
+def test_plan_is_kept_per_config_object() -> None:
+    text = resources.files("beachhead.rules").joinpath("templates/beachhead.yml").read_text()
+    cfg = load_text(text)
+    other = cfg.model_copy(deep=True)
+    assert other is not cfg and other == cfg
+    assert plan(cfg) is plan(cfg)  # the same object: computed once
+    # an equal config object of its own gets its own plan, equal in content
+    assert plan(other) is not plan(cfg)
+    assert plan(other).features == plan(cfg).features
+    assert plan(other).uses == plan(cfg).uses
