@@ -22,9 +22,10 @@ import pytest
 from test_engine_support import comparable, sentences
 
 from beachhead.engine import evaluate
-from beachhead.engine.incremental import IncrementalEvaluator, clock_of
+from beachhead.engine.incremental import IncrementalEvaluator
 from beachhead.ingest.freemail import builtin_free_mail
 from beachhead.ingest.segment import normalize
+from beachhead.rules.clock import clock_of
 from beachhead.rules.load import load_text
 from beachhead.rules.model import Config
 from beachhead.store.events import EventStore

@@ -51,15 +51,16 @@ A step that fails drops the checkpoint: the next one is full.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, KeysView
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import ibis
 import ibis.expr.schema as sch
 import pyarrow as pa
 
+from beachhead.engine.checkpoint import Checkpoint, Mark, Pairs, merge_fresh
 from beachhead.engine.evaluate import (
     _backend_of,
     _prepare,
@@ -99,185 +100,16 @@ from beachhead.engine.snapshot import query_tuples
 from beachhead.ingest.freemail import builtin_free_mail
 from beachhead.ingest.identity import Snapshot
 from beachhead.ingest.message import ACTIVITY_TYPES
+from beachhead.rules.clock import Exit, Exits, account_reads, clock_of, exits_of
 from beachhead.rules.durations import to_utc
-from beachhead.rules.explain import _ago, sentence
-from beachhead.rules.model import (
-    Aggregate,
-    Condition,
-    Config,
-    Duration,
-    EventCond,
-    Leaf,
-    Level,
-    MetricCond,
-    Op,
-    ScoreCond,
-    TimeRef,
-    TraitCond,
-    iter_leaves,
-)
-from beachhead.rules.plan import FeatureKind, plan
+from beachhead.rules.model import Config, Level
+from beachhead.rules.redate import reworded_at
 from beachhead.rules.result import Evaluation, Match
 
 TABLES = ("events", "trait_rows", "links", "memberships")
 _TYPES = ", ".join("'" + t + "'" for t in sorted(ACTIVITY_TYPES))
 # Above this share of changed entities a full evaluation is as cheap and simpler.
 FULL_SHARE = 0.5
-
-
-# --------------------------------------------------------------------------- definitions
-
-
-def _conditions(config: Config) -> list[Condition]:
-    """Every condition an Evaluation reads: scores, stages, PQL ``when`` and touch."""
-    out: list[Condition] = [r.when for s in config.scores.values() for r in s.rules]
-    out += [s.when for s in config.stages]
-    for p in config.pqls:
-        out.append(p.when)
-        out += [t.when for t in p.touch if t.when is not None]
-    return out
-
-
-def _leaves(config: Config) -> list[Leaf]:
-    return [leaf for cond in _conditions(config) for leaf in iter_leaves(cond)]
-
-
-def _is_clocked(op: Op, value: Any) -> bool:
-    return op is Op.WITHIN or (isinstance(value, TimeRef) and value.ago is not None)
-
-
-def _span(value: Any) -> timedelta | None:
-    if isinstance(value, Duration):
-        return value.delta
-    if isinstance(value, TimeRef) and value.ago is not None:
-        return value.ago
-    return None
-
-
-@dataclass(frozen=True)
-class Clock:
-    """How the definitions depend on the clock alone (no new data)."""
-
-    windows: frozenset[timedelta]  # an activity leaving ``as_of - w`` can change a result
-    unbounded: bool  # a trait/property compared with a relative time: anyone can change
-    dated_pqls: frozenset[str]  # PQLs whose evidence sentences read ``as_of``
-
-
-def clock_of(config: Config) -> Clock:
-    windows: set[timedelta] = set()
-    unbounded = False
-    for leaf in _leaves(config):
-        if isinstance(leaf, TraitCond):
-            unbounded |= _is_clocked(leaf.cmp.op, leaf.cmp.value)
-        elif isinstance(leaf, MetricCond):
-            if leaf.within is not None:
-                windows.add(leaf.within.delta)
-        elif isinstance(leaf, EventCond):
-            if leaf.within is not None:
-                windows.add(leaf.within.delta)
-            for f in leaf.where:
-                unbounded |= _is_clocked(f.cmp.op, f.cmp.value)
-            span = _span(leaf.cmp.value)
-            if span is not None:
-                if leaf.aggregate in (Aggregate.FIRST_SEEN, Aggregate.LAST_SEEN):
-                    windows.add(span)
-                else:  # pragma: no cover - the loader only allows times on first/last_seen
-                    unbounded = True
-    dated = frozenset(
-        p.key
-        for p in config.pqls
-        if any(
-            isinstance(leaf, EventCond)
-            and leaf.aggregate in (Aggregate.FIRST_SEEN, Aggregate.LAST_SEEN)
-            for leaf in iter_leaves(p.when)
-        )
-    )
-    return Clock(frozenset(windows), unbounded, dated)
-
-
-Exit = tuple[str | None, timedelta]  # (event, or None for any activity; window)
-
-
-@dataclass(frozen=True)
-class Exits:
-    """Per level, the (event, window) pairs whose activity leaving ``as_of - window`` can
-    change a feature of that level (windows of features, ``N ago`` bounds of
-    first_seen/last_seen leaves on them)."""
-
-    user: frozenset[Exit]
-    account: frozenset[Exit]
-
-
-def exits_of(config: Config) -> Exits:
-    p = plan(config)
-    out: dict[Level, set[Exit]] = {Level.USER: set(), Level.ACCOUNT: set()}
-    for f in p.features:
-        if f.within is not None:
-            out[f.level].add((f.event if f.kind is FeatureKind.EVENT else None, f.within))
-    for use in p.uses:
-        leaf, feat = use.leaf, use.feature
-        if (
-            isinstance(leaf, EventCond)
-            and leaf.aggregate in (Aggregate.FIRST_SEEN, Aggregate.LAST_SEEN)
-            and feat is not None
-        ):
-            span = _span(leaf.cmp.value)
-            if span is not None:
-                out[feat.level].add((feat.event, span))
-    exits = Exits(frozenset(out[Level.USER]), frozenset(out[Level.ACCOUNT]))
-    if {w for _e, w in exits.user | exits.account} != set(clock_of(config).windows):
-        # not the windows the clock knows (a shape this split does not know): any
-        # activity leaving any window counts for both levels
-        every = frozenset((None, w) for w in clock_of(config).windows)
-        return Exits(every, every)
-    return exits
-
-
-@dataclass(frozen=True)
-class AccountReads:
-    """What user-level conditions read of the primary account besides its traits."""
-
-    scores: frozenset[str]  # account scores
-    features: bool  # account features (metrics, account event aggregates)
-    scores_from_traits: bool  # every score in ``scores`` reads account traits only
-
-
-def account_reads(config: Config) -> AccountReads:
-    p = plan(config)
-    conds: list[Condition] = [
-        r.when for s in config.scores.values() if s.level is Level.USER for r in s.rules
-    ]
-    for q in config.pqls:
-        if q.level is Level.USER:
-            conds.append(q.when)
-            conds += [t.when for t in q.touch if t.when is not None]
-    scores: set[str] = set()
-    features = False
-    for leaf in (leaf for c in conds for leaf in iter_leaves(c)):
-        if isinstance(leaf, ScoreCond):
-            if config.score(leaf.score).level is Level.ACCOUNT:
-                scores.add(leaf.score)
-        elif isinstance(leaf, EventCond | MetricCond):
-            feat = p.feature_for(leaf, Level.USER)
-            features |= feat is None or feat.level is Level.ACCOUNT
-    return AccountReads(
-        frozenset(scores), features, all(_from_traits(config, k, set()) for k in scores)
-    )
-
-
-def _from_traits(config: Config, key: str, seen: set[str]) -> bool:
-    """Does score ``key`` read traits (and such scores) only, no event or metric?"""
-    if key in seen:  # pragma: no cover - the loader refuses score cycles
-        return False
-    seen.add(key)
-    for rule in config.score(key).rules:
-        for leaf in iter_leaves(rule.when):
-            if isinstance(leaf, ScoreCond):
-                if not _from_traits(config, leaf.score, seen):
-                    return False
-            elif not isinstance(leaf, TraitCond):
-                return False
-    return True
 
 
 # --------------------------------------------------------------------------- identity diff
@@ -311,47 +143,6 @@ def _changed_accounts(old: Snapshot, new: Snapshot) -> set[str]:
 
 
 # --------------------------------------------------------------------------- steps
-
-
-@dataclass
-class Mark:
-    """Where a table stood at the last step: its largest ``seq`` and its row count."""
-
-    seq: int
-    count: int
-    above: int = 0  # rows with a seq above the previous step's mark
-
-
-@dataclass
-class Pairs:
-    """The account level's pair partials at the checkpoint's ``as_of`` (``engine/pairs.py``)."""
-
-    table: pa.Table
-    schema: sch.Schema  # of the events table they were computed from
-    columns: list[str]  # the events columns the plan and the pair SQL read
-
-
-@dataclass
-class Checkpoint:
-    as_of: datetime
-    config: Config
-    evaluation: Evaluation
-    snapshot: Snapshot
-    marks: dict[str, Mark]
-    identity: IdentityState
-    pairs: Pairs | None = None
-    # the evaluation's matches by PQL and entity, in its order (built on first use)
-    index: dict[str, dict[str, Match]] | None = None
-    # per dated match, the first as_of at which its sentences can read differently
-    until: dict[tuple[str, str], datetime] = field(default_factory=dict)
-
-    def matches_by_pql(self) -> dict[str, dict[str, Match]]:
-        if self.index is None:
-            index: dict[str, dict[str, Match]] = {}
-            for m in self.evaluation.matches:  # sorted by (pql, entity_id)
-                index.setdefault(m.pql, {})[m.entity_id] = m
-            self.index = index
-        return self.index
 
 
 def _seqs(marks: dict[str, Mark]) -> dict[str, int]:
@@ -491,174 +282,6 @@ def _guest_groups(con: ibis.BaseBackend, raws: set[str], as_of: datetime) -> set
     return {str(g) for (g,) in rows}
 
 
-def _updated(
-    last: dict[str, Any], fresh: dict[str, Any], ids: KeysView[str], changed: set[str]
-) -> dict[str, Any]:
-    """Every entity of ``ids`` by sorted id: ``fresh`` for ``changed``, else ``last``."""
-    if last.keys() == ids:  # the same entities: keep the (sorted) order, swap values
-        out = dict(last)
-        for k in changed:
-            out[k] = fresh[k]
-        return out
-    return {k: fresh[k] if k in changed else last[k] for k in sorted(ids)}
-
-
-def _kept(
-    index: dict[str, dict[str, Match]],
-    fresh: list[Match],
-    level_of: dict[str, str],
-    users: set[str],
-    accounts: set[str],
-) -> dict[str, dict[str, Match]]:
-    """The matches by PQL with those of ``users``/``accounts`` (re-evaluated or gone)
-    replaced by ``fresh``; each PQL's entities stay sorted. Untouched PQLs are shared."""
-    by_pql: dict[str, list[Match]] = {}
-    for m in fresh:
-        by_pql.setdefault(m.pql, []).append(m)
-    out: dict[str, dict[str, Match]] = {}
-    for pql in sorted(index.keys() | by_pql.keys()):
-        d = index.get(pql, {})
-        drop = accounts if level_of[pql] == Level.ACCOUNT.value else users
-        gone = [e for e in drop if e in d] if len(drop) < len(d) else [e for e in d if e in drop]
-        adds = by_pql.get(pql, [])
-        if gone or adds:
-            d = dict(d)
-            for e in gone:
-                del d[e]
-            new_keys = any(m.entity_id not in d for m in adds)
-            for m in adds:
-                d[m.entity_id] = m
-            if new_keys:  # keys are distinct strings: the Match is never compared
-                d = dict(sorted(d.items()))
-        if d:
-            out[pql] = d
-    return out
-
-
-def _merge(
-    last: Checkpoint,
-    fresh: Evaluation,
-    snapshot: Snapshot,
-    users: set[str],
-    accounts: set[str],
-    delta: Delta,
-) -> tuple[Evaluation, dict[str, dict[str, Match]]]:
-    """The last evaluation with ``fresh``'s entities swapped in (and the entities that
-    left the snapshot out), and its matches by PQL."""
-    ev = last.evaluation
-    out = Evaluation(as_of=fresh.as_of)
-    out.users = _updated(ev.users, fresh.users, snapshot.users.keys(), users)
-    out.accounts = _updated(ev.accounts, fresh.accounts, snapshot.accounts.keys(), accounts)
-    # an entity leaves the snapshot only through an identity change (the delta's)
-    gone_users = users | {u for u in delta.users if u not in snapshot.users}
-    gone_accounts = accounts | {a for a in delta.accounts if a not in snapshot.accounts}
-    level_of = {p.key: p.level.value for p in last.config.pqls}
-    index = _kept(last.matches_by_pql(), fresh.matches, level_of, gone_users, gone_accounts)
-    return out, index
-
-
-def redate(match: Match, config: Config, as_of: datetime, since: datetime | None = None) -> Match:
-    """``match`` with its first_seen/last_seen sentences re-worded for ``as_of``.
-
-    Those sentences say "21 days ago"; the value (an ISO time) and whether the leaf held
-    are unchanged for an entity that nothing touched (a leaf that can flip with the clock
-    is covered by the windows), so the sentence is the only part that moves. With
-    ``since`` (the ``as_of`` the sentences were written at) a sentence whose "... ago"
-    reads the same at both times is not rebuilt (the rest of it does not read the time).
-    """
-    leaves = iter_leaves(config.pql(match.pql).when)
-    evidence = []
-    moved = False
-    for leaf, e in zip(leaves, match.evidence, strict=True):
-        if isinstance(leaf, EventCond) and leaf.aggregate in (
-            Aggregate.FIRST_SEEN,
-            Aggregate.LAST_SEEN,
-        ):
-            said = datetime.fromisoformat(e.value) if isinstance(e.value, str) else e.value
-            if since is None or _ago(said, since) != _ago(said, as_of):
-                said_now = sentence(leaf, said, e.held, as_of)
-                if said_now != e.sentence:
-                    e = replace(e, sentence=said_now)
-                    moved = True
-        evidence.append(e)
-    # most sentences read the same a minute later: the match itself is kept then
-    return replace(match, evidence=evidence) if moved else match
-
-
-_NEVER = datetime.max.replace(tzinfo=UTC)
-
-
-def _ago_changes(t: datetime, as_of: datetime) -> datetime:
-    """The first time after ``as_of`` at which "... ago" of ``t`` reads differently
-    (``rules.explain``'s buckets: just now, minutes, hours, days)."""
-    delta = as_of - t
-    if delta < timedelta(minutes=1):
-        return t + timedelta(minutes=1)
-    if delta.days >= 1:
-        return t + timedelta(days=delta.days + 1)
-    hours = int(delta.total_seconds() // 3600)
-    if hours >= 1:
-        return t + timedelta(hours=hours + 1)
-    return t + timedelta(minutes=int(delta.total_seconds() // 60) + 1)
-
-
-def _reworded_at(match: Match, config: Config, as_of: datetime) -> datetime:
-    """When a first_seen/last_seen sentence of ``match`` (written at ``as_of``) can move."""
-    out = _NEVER
-    for leaf, e in zip(iter_leaves(config.pql(match.pql).when), match.evidence, strict=True):
-        if (
-            isinstance(leaf, EventCond)
-            and leaf.aggregate in (Aggregate.FIRST_SEEN, Aggregate.LAST_SEEN)
-            and e.value is not None
-        ):
-            said = datetime.fromisoformat(e.value) if isinstance(e.value, str) else e.value
-            out = min(out, _ago_changes(to_utc(said), as_of))
-    return out
-
-
-def _merged(
-    last: Checkpoint,
-    fresh: Evaluation,
-    snap: Snapshot,
-    users: set[str],
-    accounts: set[str],
-    delta: Delta,
-    as_of: datetime,
-    clock: Clock,
-) -> tuple[Evaluation, dict[str, dict[str, Match]], dict[tuple[str, str], datetime]]:
-    """The last evaluation with ``fresh``'s entities swapped in, kept dated matches
-    re-worded for ``as_of`` (only those whose "... ago" can read differently by now);
-    its matches by PQL, and when each dated match can move next."""
-    merged, index = _merge(last, fresh, snap, users, accounts, delta)
-    until = last.until
-    if clock.dated_pqls:
-        until = dict(until)
-        recomputed = {(m.pql, m.entity_id) for m in fresh.matches}
-        for key in recomputed:
-            until.pop(key, None)  # written at as_of: known again at its next re-wording
-        if as_of != last.as_of:
-            for pql in clock.dated_pqls & index.keys():
-                d = index[pql]
-                out: dict[str, Match] | None = None
-                for e, m in d.items():
-                    key = (pql, e)
-                    if key in recomputed or as_of < until.get(key, as_of):
-                        continue
-                    again = redate(m, last.config, as_of, last.as_of)
-                    until[key] = _reworded_at(again, last.config, as_of)
-                    if again is not m:
-                        if out is None:
-                            out = dict(d)
-                        out[e] = again
-                if out is not None:
-                    index[pql] = out
-        if len(until) > 2 * sum(len(index.get(q, ())) for q in clock.dated_pqls) + 1000:
-            until = {k: v for k, v in until.items() if k[1] in index.get(k[0], ())}
-    for d in index.values():
-        merged.matches.extend(d.values())
-    return merged, index, until
-
-
 def _is_stitched(snap: Snapshot) -> bool:
     """Does any raw id stand for another user (the plan joins the map then)?"""
     return any(r != u for r, u in snap.user_of.items())
@@ -735,7 +358,7 @@ class IncrementalEvaluator:
         pairs = self._build_pairs(con, config, as_of, snap) if self.pairs else None
         dated = clock_of(config).dated_pqls
         until = {  # when each dated match's "... ago" can first read differently
-            (m.pql, m.entity_id): _reworded_at(m, config, as_of)
+            (m.pql, m.entity_id): reworded_at(m, config, as_of)
             for m in result.matches
             if m.pql in dated
         }
@@ -856,7 +479,7 @@ class IncrementalEvaluator:
                 fresh.sort()
                 users |= second
         t4 = time.perf_counter()
-        merged, index, until = _merged(last, fresh, snap, users, accounts, delta, as_of, clock)
+        merged, index, until = merge_fresh(last, fresh, snap, users, accounts, delta, as_of, clock)
         self.last = Checkpoint(as_of, config, merged, snap, marks, identity, None, index, until)
         return StepInfo(
             merged,
@@ -1027,7 +650,7 @@ class IncrementalEvaluator:
         finally:
             run.close()
         t4 = time.perf_counter()
-        merged, index, until = _merged(last, fresh, snap, users, accounts, delta, as_of, clock)
+        merged, index, until = merge_fresh(last, fresh, snap, users, accounts, delta, as_of, clock)
         pairs = Pairs(table, kept.schema, kept.columns)
         self.last = Checkpoint(
             as_of, config, merged, snap, marks, last.identity, pairs, index, until

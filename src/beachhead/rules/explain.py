@@ -158,7 +158,9 @@ def _times(n: Any, one: str, many: str) -> str:
     return f"{fmt_value(n)} {one if n == 1 else many}"
 
 
-def _ago(value: Any, as_of: datetime | None) -> str:
+def ago(value: Any, as_of: datetime | None) -> str:
+    """``value`` (a time) said relative to ``as_of``: just now, N minutes/hours/days ago;
+    ``at <time>`` without ``as_of``."""
     if isinstance(value, str):
         parsed = parse_iso_time(value)
         value = parsed if parsed is not None else value
@@ -175,6 +177,20 @@ def _ago(value: Any, as_of: datetime | None) -> str:
         minutes = int(delta.total_seconds() // 60)
         return f"{minutes} minute{'s' if minutes != 1 else ''} ago"
     return f"at {fmt_value(value)}"
+
+
+def ago_changes(t: datetime, as_of: datetime) -> datetime:
+    """The first time after ``as_of`` at which ``ago(t, ...)`` reads differently (its
+    buckets: just now, minutes, hours, days); ``t`` and ``as_of`` in UTC."""
+    delta = as_of - t
+    if delta < timedelta(minutes=1):
+        return t + timedelta(minutes=1)
+    if delta.days >= 1:
+        return t + timedelta(days=delta.days + 1)
+    hours = int(delta.total_seconds() // 3600)
+    if hours >= 1:
+        return t + timedelta(hours=hours + 1)
+    return t + timedelta(minutes=int(delta.total_seconds() // 60) + 1)
 
 
 def _subject(scope: str, keys: tuple[str, ...]) -> str:
@@ -217,7 +233,7 @@ def _event_sentence(leaf: EventCond, value: Any, held: bool, as_of: datetime | N
     which = "First" if agg is Aggregate.FIRST_SEEN else "Last"
     if value is None:
         return f"Never did {name}{needs}"
-    return f"{which} {name} {_ago(value, as_of)}{needs}"
+    return f"{which} {name} {ago(value, as_of)}{needs}"
 
 
 _METRIC_WORDS = {
