@@ -1,4 +1,4 @@
-"""qualify/ stays pure: importing it pulls in no database, web or store module."""
+"""qualify/ and rules/ stay pure: importing them pulls in no database, web or store module."""
 
 from __future__ import annotations
 
@@ -11,6 +11,20 @@ FORBIDDEN = ("sqlalchemy", "duckdb", "psycopg", "fastapi", "httpx", "ibis", "bea
 def test_qualify_imports_no_io_modules() -> None:
     code = (
         "import sys, beachhead.qualify.lifecycle, beachhead.qualify.routing\n"
+        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r} "
+        f"or any(m.startswith(f + '.') or m == f for f in {FORBIDDEN!r}))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_rules_imports_no_io_modules() -> None:
+    """Every module of rules/ (the definitions' pure core) likewise."""
+    code = (
+        "import importlib, pkgutil, sys, beachhead.rules as r\n"
+        "for m in pkgutil.iter_modules(r.__path__):\n"
+        "    importlib.import_module('beachhead.rules.' + m.name)\n"
         f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r} "
         f"or any(m.startswith(f + '.') or m == f for f in {FORBIDDEN!r}))\n"
         "print(','.join(bad))\n"
