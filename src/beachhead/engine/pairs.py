@@ -26,12 +26,10 @@ schema) with ``as_of`` and the table names as placeholders, like the plan.
 from __future__ import annotations
 
 import contextlib
-import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import ibis
 import ibis.expr.schema as sch
@@ -57,6 +55,7 @@ from beachhead.engine.prepared import (
 from beachhead.engine.snapshot import Uploaded, upload
 from beachhead.ingest.identity import Snapshot
 from beachhead.ingest.message import ACTIVITY_TYPES
+from beachhead.rules.memo import Bounded
 from beachhead.rules.model import Config, Level
 from beachhead.rules.plan import plan
 
@@ -105,8 +104,7 @@ def compile_pairs(
     )
 
 
-_CACHE: dict[tuple[Any, ...], PairPlan] = {}
-_LOCK = threading.Lock()
+_CACHE: Bounded[PairPlan] = Bounded(32)
 
 
 def prepare_pairs(
@@ -114,18 +112,12 @@ def prepare_pairs(
 ) -> PairPlan:
     """The compiled pair templates, from the per-process cache."""
     key = (config_fingerprint(config), backend, stitched, lambdas, tuple(events_schema.items()))
-    with _LOCK:
-        hit = _CACHE.get(key)
-    if hit is not None:
-        return hit
-    made = compile_pairs(
-        config, backend, stitched=stitched, events_schema=events_schema, array_lambdas=lambdas
+    return _CACHE.get_or_make(
+        key,
+        lambda: compile_pairs(
+            config, backend, stitched=stitched, events_schema=events_schema, array_lambdas=lambdas
+        ),
     )
-    with _LOCK:
-        if len(_CACHE) >= 32:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = made
-    return made
 
 
 def identity_of(

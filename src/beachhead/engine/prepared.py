@@ -36,7 +36,6 @@ import contextlib
 import hashlib
 import math
 import re
-import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +57,7 @@ from beachhead.engine.values import Ctx
 from beachhead.ingest.identity import Snapshot
 from beachhead.rules.durations import to_utc
 from beachhead.rules.explain import sentence
+from beachhead.rules.memo import Bounded, ByObject
 from beachhead.rules.model import (
     AllCond,
     AnyCond,
@@ -351,14 +351,15 @@ def compile_plan(
     )
 
 
-_CACHE: dict[tuple[Any, ...], PreparedEvaluation] = {}
-_CACHE_LOCK = threading.Lock()
-_CACHE_MAX = 32
+_CACHE: Bounded[PreparedEvaluation] = Bounded(32)
+_FINGERPRINTS: ByObject[str] = ByObject(64)
 
 
 def config_fingerprint(config: Config) -> str:
-    """The config's identity for caching (its JSON, paths included)."""
-    return hashlib.sha256(config.model_dump_json().encode()).hexdigest()
+    """The config's identity for caching (its JSON, paths included; kept per object)."""
+    return _FINGERPRINTS.get_or_make(
+        config, lambda: hashlib.sha256(config.model_dump_json().encode()).hexdigest()
+    )
 
 
 def prepare(
@@ -372,18 +373,12 @@ def prepare(
     """The compiled plan for ``config`` on ``con``'s backend, from the per-process cache."""
     schema = con.table(events).schema()
     key = (config_fingerprint(config), con.name, stitched, array_lambdas, tuple(schema.items()))
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-    if hit is not None:
-        return hit
-    made = compile_plan(
-        config, con.name, stitched=stitched, events_schema=schema, array_lambdas=array_lambdas
+    return _CACHE.get_or_make(
+        key,
+        lambda: compile_plan(
+            config, con.name, stitched=stitched, events_schema=schema, array_lambdas=array_lambdas
+        ),
     )
-    with _CACHE_LOCK:
-        if len(_CACHE) >= _CACHE_MAX:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = made
-    return made
 
 
 # --------------------------------------------------------------------------- running
