@@ -206,9 +206,11 @@ def _timed_arrow(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[pa.Table, fl
     return table, time.perf_counter() - t, time.process_time() - c
 
 
-def run_hand(con: duckdb.DuckDBPyConnection, store: DuckDBEventStore) -> HandRun:
+def run_hand(
+    con: duckdb.DuckDBPyConnection, store: DuckDBEventStore, full_first: bool = True
+) -> HandRun:
     """Identity (resolve + upload, timed apart), then the full hand-written query and the
-    "matches only" one, twice each in the order full, matches, matches, full."""
+    "matches only" one, once each: the full one first, or last (``full_first``)."""
     backend = store.ibis()
     gc.collect()
     reset_peak()
@@ -222,14 +224,13 @@ def run_hand(con: duckdb.DuckDBPyConnection, store: DuckDBEventStore) -> HandRun
         cur = backend.con  # the same DuckDB connection the engine uses (sees the temp tables)
         full_q, matches_q = full_sql(AS_OF, names), matches_sql(AS_OF, names)
         # the order may matter (at 30M the full query timed first took 32-42 s in two runs,
-        # 28 s on its own): each query is timed in both places (full, matches, matches,
-        # full) and its faster time kept
-        full, dt, dc = _timed_arrow(cur, full_q)
-        rows, mdt, mdc = _timed_arrow(cur, matches_q)
-        _, mdt2, mdc2 = _timed_arrow(cur, matches_q)
-        full, dt2, dc2 = _timed_arrow(cur, full_q)
-        dt, dc = min((dt, dc), (dt2, dc2))
-        mdt, mdc = min((mdt, mdc), (mdt2, mdc2))
+        # 28 s on its own): measure_duckdb alternates it between runs
+        if full_first:
+            full, dt, dc = _timed_arrow(cur, full_q)
+            rows, mdt, mdc = _timed_arrow(cur, matches_q)
+        else:
+            rows, mdt, mdc = _timed_arrow(cur, matches_q)
+            full, dt, dc = _timed_arrow(cur, full_q)
         peak = peak_mb()
     finally:
         up.drop()
@@ -362,7 +363,9 @@ def warm_compile(store: Any, cfg: Config) -> float:
 
 
 def measure_duckdb(n: int, seed: int = 1, repeats: int = 2) -> SizeResult:
-    """Best of ``repeats`` for each side, alternating, after a warm-up of the hand query."""
+    """Best of ``repeats`` for each side, alternating (engine, hand), after a warm-up of
+    the hand query; each side runs as often as the other (the hand queries once per run,
+    the full one first in one run and last in the next)."""
     cfg = config()
     path = ensure(n, seed)
     store = DuckDBEventStore(path)
@@ -378,9 +381,9 @@ def measure_duckdb(n: int, seed: int = 1, repeats: int = 2) -> SizeResult:
         gc.freeze()
         best_e: EngineRun | None = None
         best_h: HandRun | None = None
-        for _ in range(repeats):
+        for i in range(repeats):
             e = run_engine(store, cfg)
-            h = run_hand(con, store)
+            h = run_hand(con, store, full_first=i % 2 == 0)
             check_same(e.result, h.result, f"{n:,} events")
             assert e.evaluation is not None and h.full is not None
             check_full(e.evaluation, h.full, f"{n:,} events")
@@ -583,8 +586,9 @@ def tables(
         " objects (Python string formatting and allocation, which only the engine does)",
         "matches only = the previous reference query: (pql, entity, touch) of every match"
         " and nothing else, fetched to Arrow, checked equal to the engine's matches",
-        "best of 2 runs per side, alternating (1 run from 10M); each run of the hand side times"
-        " full, matches only, matches only, full and keeps each query's faster time;"
+        "best of 2 runs per side at every size, alternating engine and hand; the hand side's"
+        " run times each query once, the full one first in the first run and last in the"
+        " second (so each side is timed as often as the other);"
         " RSS = peak (VmHWM, reset per run; the hand side's: identity and the four queries)",
         f"load average at the end: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} CPUs",
     ]
@@ -605,7 +609,7 @@ def run(
     sizes = sizes or (QUICK_SIZES if quick else SIZES)
     results = []
     for n in sizes:
-        results.append(measure_duckdb(n, repeats=1 if n >= 10_000_000 else 2))
+        results.append(measure_duckdb(n, repeats=2))
         r = results[-1]
         print(
             f"evaluate {n:,}: engine {r.engine.seconds:.1f}s (cpu {r.engine.cpu:.1f}), "
