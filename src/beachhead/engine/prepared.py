@@ -56,13 +56,15 @@ from beachhead.engine.snapshot import Uploaded
 from beachhead.engine.values import Ctx
 from beachhead.ingest.identity import Snapshot
 from beachhead.rules.durations import to_utc
-from beachhead.rules.explain import sentence
+from beachhead.rules.explain import ago, sentence
 from beachhead.rules.memo import Bounded, ByObject
 from beachhead.rules.model import (
+    Aggregate,
     AllCond,
     AnyCond,
     Condition,
     Config,
+    EventCond,
     Leaf,
     Level,
     NoneCond,
@@ -527,6 +529,9 @@ def _memo_key(value: Any) -> tuple[Any, ...] | None:
     return None
 
 
+_SEEN = (Aggregate.FIRST_SEEN, Aggregate.LAST_SEEN)
+
+
 class Evidence:
     """``LeafEvidence`` for fetched leaf columns, with sentences memoised per run."""
 
@@ -539,10 +544,15 @@ class Evidence:
         self._evidence: dict[tuple[Any, ...], LeafEvidence] = {}
 
     def sentence(self, li: tuple[int, int], leaf: Leaf, said: Any, held: bool) -> str:
-        key = _memo_key(said)
-        if key is None:
-            return sentence(leaf, said, held, self.as_of)
-        full = (li, held, *key)
+        if said.__class__ is datetime and isinstance(leaf, EventCond) and leaf.aggregate in _SEEN:
+            # a first/last seen time: its sentence reads the time only as "N days ago"
+            # (rules/explain.py), so times that read alike share one sentence
+            full: tuple[Any, ...] = (li, held, "ago", ago(said, self.as_of))
+        else:
+            key = _memo_key(said)
+            if key is None:
+                return sentence(leaf, said, held, self.as_of)
+            full = (li, held, *key)
         got = self._memo.get(full)
         if got is None:
             got = self._memo[full] = sentence(leaf, said, held, self.as_of)
