@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class LeafEvidence:
     path: str
     held: bool
@@ -29,20 +29,20 @@ class LeafEvidence:
     sentence: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ScoreValue:
     points: float
     band: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass
 class EntityEval:
     id: str
     scores: dict[str, ScoreValue] = field(default_factory=dict)
     stage: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass
 class Match:
     pql: str
     level: str  # "user" | "account"
