@@ -184,42 +184,37 @@ def measure(n: int, table: BenchTable) -> None:
             assert first.full
             # the users' ids in the generated data
             users = len(first.evaluation.users)
-            raws = changes(sh.users, sh.accounts, 0.01)
-            msgs = [replace(normalize(r, AS_OF), seq=0) for r in raws]
-            store.append(msgs, raws, "bench")
+
+            def measured(raws: list[dict[str, Any]], at: Any, label: str) -> None:
+                """Store ``raws``, then the step at ``at`` beside a full evaluation."""
+                nonlocal inc
+                if raws:
+                    msgs = [replace(normalize(r, AS_OF), seq=0) for r in raws]
+                    store.append(msgs, raws, "bench")
+                info, inc = _step(inc, store, cfg, at)
+                full, full_s = _full(store, cfg, at, mail)
+                assert not info.full, info.reason
+                assert info.evaluation == full, "incremental and full evaluations differ"
+                _row(table, label, n, info, full_s)
+
             t1 = AS_OF + timedelta(minutes=1)
-            info, inc = _step(inc, store, cfg, t1)
-            full, full_s = _full(store, cfg, t1, mail)
-            assert not info.full, info.reason
-            assert info.evaluation == full, "incremental and full evaluations differ"
-            _row(table, f"1% of {users:,} users acted", n, info, full_s)
+            measured(changes(sh.users, sh.accounts, 0.01), t1, f"1% of {users:,} users acted")
             t2 = t1 + timedelta(minutes=1)
-            info, inc = _step(inc, store, cfg, t2)
-            full, full_s = _full(store, cfg, t2, mail)
-            assert info.evaluation == full, "incremental and full evaluations differ"
-            _row(table, "clock only (+1 min)", n, info, full_s)
-            raws = entity_changes(first.snapshot, 0.01)
-            msgs = [replace(normalize(r, AS_OF), seq=0) for r in raws]
-            store.append(msgs, raws, "bench")
+            measured([], t2, "clock only (+1 min)")
             t3 = t2 + timedelta(minutes=1)
-            info, inc = _step(inc, store, cfg, t3)
-            full, full_s = _full(store, cfg, t3, mail)
-            assert not info.full, info.reason
-            assert info.evaluation == full, "incremental and full evaluations differ"
-            _row(table, "1% of accounts and 1% of users (their members) acted", n, info, full_s)
+            measured(
+                entity_changes(first.snapshot, 0.01),
+                t3,
+                "1% of accounts and 1% of users (their members) acted",
+            )
             # the same change as serve evaluates it soon after ingest (its debounce is
             # 0.3 s): the clock moves one second, so almost no activity leaves a window
-            raws = entity_changes(
-                first.snapshot, 0.01, seed=11, prefix="soon", at=t3 + timedelta(seconds=0.5)
+            soon = t3 + timedelta(seconds=0.5)
+            measured(
+                entity_changes(first.snapshot, 0.01, seed=11, prefix="soon", at=soon),
+                t3 + timedelta(seconds=1),
+                "the same, other 1%, clock +1 s (right after ingest)",
             )
-            msgs = [replace(normalize(r, AS_OF), seq=0) for r in raws]
-            store.append(msgs, raws, "bench")
-            t4 = t3 + timedelta(seconds=1)
-            info, inc = _step(inc, store, cfg, t4)
-            full, full_s = _full(store, cfg, t4, mail)
-            assert not info.full, info.reason
-            assert info.evaluation == full, "incremental and full evaluations differ"
-            _row(table, "the same, other 1%, clock +1 s (right after ingest)", n, info, full_s)
         finally:
             store.close()
 

@@ -8,26 +8,28 @@ import sys
 FORBIDDEN = ("sqlalchemy", "duckdb", "psycopg", "fastapi", "httpx", "ibis", "beachhead.store")
 
 
-def test_qualify_imports_no_io_modules() -> None:
+def _loaded_io_modules(imports: str) -> str:
+    """The forbidden modules loaded in a fresh interpreter after running ``imports``."""
     code = (
-        "import sys, beachhead.qualify.lifecycle, beachhead.qualify.routing\n"
+        f"{imports}\n"
+        "import sys\n"
         f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r} "
         f"or any(m.startswith(f + '.') or m == f for f in {FORBIDDEN!r}))\n"
         "print(','.join(bad))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    return out.stdout.strip()
+
+
+def test_qualify_imports_no_io_modules() -> None:
+    assert _loaded_io_modules("import beachhead.qualify.lifecycle, beachhead.qualify.routing") == ""
 
 
 def test_rules_imports_no_io_modules() -> None:
     """Every module of rules/ (the definitions' pure core) likewise."""
-    code = (
-        "import importlib, pkgutil, sys, beachhead.rules as r\n"
+    imports = (
+        "import importlib, pkgutil, beachhead.rules as r\n"
         "for m in pkgutil.iter_modules(r.__path__):\n"
-        "    importlib.import_module('beachhead.rules.' + m.name)\n"
-        f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r} "
-        f"or any(m.startswith(f + '.') or m == f for f in {FORBIDDEN!r}))\n"
-        "print(','.join(bad))\n"
+        "    importlib.import_module('beachhead.rules.' + m.name)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == ""
+    assert _loaded_io_modules(imports) == ""
