@@ -589,7 +589,7 @@ def tables(
         "best of 2 runs per side at every size, alternating engine and hand; the hand side's"
         " run times each query once, the full one first in the first run and last in the"
         " second (so each side is timed as often as the other);"
-        " RSS = peak (VmHWM, reset per run; the hand side's: identity and the four queries)",
+        " RSS = peak (VmHWM, reset per run; the hand side's: identity and its two queries)",
         f"load average at the end: {os.getloadavg()[0]:.1f} (1 min) on {os.cpu_count()} CPUs",
     ]
     if pg is None and pg_tried:
