@@ -85,6 +85,7 @@ from beachhead.engine.pairs import (
     replace_users,
 )
 from beachhead.engine.prepared import (
+    ACTIVITY_SQL,
     T_EVENTS,
     T_LEVEL,
     Evidence,
@@ -99,7 +100,6 @@ from beachhead.engine.prepared import (
 from beachhead.engine.snapshot import query_tuples
 from beachhead.ingest.freemail import builtin_free_mail
 from beachhead.ingest.identity import Snapshot
-from beachhead.ingest.message import ACTIVITY_TYPES
 from beachhead.rules.clock import Exit, Exits, account_reads, clock_of, exits_of
 from beachhead.rules.durations import to_utc
 from beachhead.rules.model import Config, Level
@@ -107,7 +107,6 @@ from beachhead.rules.redate import reworded_at
 from beachhead.rules.result import Evaluation, Match
 
 TABLES = ("events", "trait_rows", "links", "memberships")
-_TYPES = ", ".join("'" + t + "'" for t in sorted(ACTIVITY_TYPES))
 # Above this share of changed entities a full evaluation is as cheap and simpler.
 FULL_SHARE = 0.5
 
@@ -247,7 +246,7 @@ def _touched_by_level(
             parts.append(
                 f"SELECT {cols}, FALSE AS n, {u} AS u, {a} AS a FROM events"
                 f" WHERE ts > {ts_sql(last.as_of - w)} AND ts <= {ts_sql(as_of - w)}"
-                f" AND type IN ({_TYPES})"
+                f" AND type IN ({ACTIVITY_SQL})"
             )
     rows = query_tuples(
         con,
@@ -276,7 +275,7 @@ def _guest_groups(con: ibis.BaseBackend, raws: set[str], as_of: datetime) -> set
     rows = query_tuples(
         con,
         "SELECT DISTINCT context_group_id FROM events WHERE context_group_id IS NOT NULL"
-        f" AND ts <= {ts_sql(as_of)} AND type IN ({_TYPES})"
+        f" AND ts <= {ts_sql(as_of)} AND type IN ({ACTIVITY_SQL})"
         f" AND COALESCE(user_id, anonymous_id) IN ({ids})",
     )
     return {str(g) for (g,) in rows}

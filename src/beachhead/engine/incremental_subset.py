@@ -25,6 +25,7 @@ from beachhead.engine.errors import Unsupported
 from beachhead.engine.evaluate import SUPPORTED_BACKENDS, _backend_of, _prepare
 from beachhead.engine.pairs import identity_of
 from beachhead.engine.prepared import (
+    ACTIVITY_SQL,
     T_EVENTS,
     T_LEVEL,
     Evidence,
@@ -40,16 +41,15 @@ from beachhead.engine.prepared import (
     prepare,
     snapshot_names,
     ts_sql,
+    upload_shaped,
 )
-from beachhead.engine.snapshot import Uploaded, upload
+from beachhead.engine.snapshot import Uploaded
 from beachhead.ingest.identity import Snapshot
-from beachhead.ingest.message import ACTIVITY_TYPES
 from beachhead.rules.durations import to_utc
 from beachhead.rules.model import Config
 from beachhead.rules.result import Evaluation, Match
 
 _STR = pa.string()
-_TYPES = ", ".join("'" + t + "'" for t in sorted(ACTIVITY_TYPES))
 
 
 def _ids(con: ibis.BaseBackend, names: list[str], label: str, ids: Iterable[str]) -> str:
@@ -136,7 +136,7 @@ def evaluate_subset(
         select = (
             "SELECT "
             + ", ".join(_quote(c) for c in cols)
-            + f" FROM events WHERE ts <= {ts_sql(cutoff)} AND type IN ({_TYPES}) AND "
+            + f" FROM events WHERE ts <= {ts_sql(cutoff)} AND type IN ({ACTIVITY_SQL}) AND "
         )
         _execute(
             con,
@@ -160,12 +160,8 @@ def evaluate_subset(
         if stats is not None:
             stats["events"] = stats.get("events", 0) + int(sum(guests.column("n").to_pylist()))
         sub = identity_of(snapshot, user_ids, raws_of, acc_ids, full_accounts)
-        up = upload(con, sub)
+        up = upload_shaped(con, sub, stitched)
         uploads.append(up)
-        if stitched and up.stitched == 0:
-            # the plan joins the map; an empty map stitches nobody, as the cut-down
-            # snapshot says (the other plan shape would need a compile)
-            up.stitched = 1
         names = snapshot_names(up)
         names[T_EVENTS] = sub_name
         level = f"bh_{uuid.uuid4().hex[:10]}_level_accounts"
@@ -190,10 +186,10 @@ def evaluate_subset(
                 f"COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_u)})",
             )
             temps.append(usr_events)
-            up_u = upload(con, identity_of(snapshot, users, raws_of, acc_ids, full_accounts))
+            up_u = upload_shaped(
+                con, identity_of(snapshot, users, raws_of, acc_ids, full_accounts), stitched
+            )
             uploads.append(up_u)
-            if stitched and up_u.stitched == 0:
-                up_u.stitched = 1
             names_u = snapshot_names(up_u)
             names_u[T_EVENTS] = usr_events
             names_u[T_LEVEL] = level

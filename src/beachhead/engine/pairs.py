@@ -39,6 +39,7 @@ import pyarrow.compute as pc
 from beachhead.engine.evaluate import account_level
 from beachhead.engine.features import pair_features, pair_foldable, pair_partials, stream_features
 from beachhead.engine.prepared import (
+    ACTIVITY_SQL,
     T_EVENTS,
     PreparedEvaluation,
     _execute,
@@ -51,17 +52,16 @@ from beachhead.engine.prepared import (
     sentinel_ctx,
     snapshot_names,
     ts_sql,
+    upload_shaped,
 )
-from beachhead.engine.snapshot import Uploaded, upload
+from beachhead.engine.snapshot import Uploaded
 from beachhead.ingest.identity import Snapshot
-from beachhead.ingest.message import ACTIVITY_TYPES
 from beachhead.rules.memo import Bounded
 from beachhead.rules.model import Config, Level
 from beachhead.rules.plan import plan
 
 T_PAIRS = "bhq__pairs"
 _STR = pa.string()
-_TYPES = ", ".join("'" + t + "'" for t in sorted(ACTIVITY_TYPES))
 
 
 def pairs_supported(config: Config, backend: str) -> bool:
@@ -172,10 +172,8 @@ class Run:
         return self.register(label, pa.table({"id": pa.array(sorted(ids), _STR)}))
 
     def upload(self, snap: Snapshot, stitched: bool) -> dict[str, str]:
-        up = upload(self.con, snap)
+        up = upload_shaped(self.con, snap, stitched)
         self.uploads.append(up)
-        if stitched and up.stitched == 0:
-            up.stitched = 1  # an empty map stitches nobody: the plan's shape, as it is
         return snapshot_names(up)
 
     def events_of(
@@ -192,7 +190,7 @@ class Run:
         name = self.name("events")
         select = (
             f"SELECT {', '.join(_quote(c) for c in columns)} FROM events"
-            f" WHERE ts <= {ts_sql(cutoff)} AND type IN ({_TYPES})"
+            f" WHERE ts <= {ts_sql(cutoff)} AND type IN ({ACTIVITY_SQL})"
         )
         sql = f"{select} AND COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_t)})"
         recent = set(recent) - set(raws)

@@ -52,9 +52,10 @@ import pyarrow.compute as pc
 
 from beachhead.engine.conditions import Scope, band_column, score_column
 from beachhead.engine.isotime import micros
-from beachhead.engine.snapshot import Uploaded
+from beachhead.engine.snapshot import Uploaded, upload
 from beachhead.engine.values import Ctx
 from beachhead.ingest.identity import Snapshot
+from beachhead.ingest.message import ACTIVITY_TYPES
 from beachhead.rules.durations import to_utc
 from beachhead.rules.explain import ago, sentence
 from beachhead.rules.memo import Bounded, ByObject
@@ -102,6 +103,10 @@ def sql_string(text: str) -> str:
     """``text`` as a standard SQL string literal (quotes doubled; DuckDB and PostgreSQL,
     whose ``standard_conforming_strings`` is on, read backslashes as themselves)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+# The activity message types as a SQL list, for the step queries' ``type IN (...)``.
+ACTIVITY_SQL = ", ".join(sql_string(t) for t in sorted(ACTIVITY_TYPES))
 
 
 def ts_sql(as_of: datetime) -> str:
@@ -220,6 +225,16 @@ class PreparedEvaluation:
                 result.matches.extend(matches(table, cols, j, pql, snapshot, ev))
         result.sort()
         return result
+
+
+def upload_shaped(con: ibis.BaseBackend, snap: Snapshot, stitched: bool) -> Uploaded:
+    """``snap`` uploaded for a plan compiled with ``stitched``: a cut-down snapshot whose
+    map came out empty still runs the stitched plan (an empty map stitches nobody, as the
+    cut says; the other shape would need a compile)."""
+    up = upload(con, snap)
+    if stitched and up.stitched == 0:
+        up.stitched = 1
+    return up
 
 
 def snapshot_names(up: Uploaded) -> dict[str, str]:
