@@ -54,7 +54,7 @@ from beachhead.engine.prepared import (
     ts_sql,
     upload_shaped,
 )
-from beachhead.engine.snapshot import Uploaded
+from beachhead.engine.snapshot import Uploaded, duckdb_arrow
 from beachhead.ingest.identity import Snapshot
 from beachhead.rules.memo import Bounded
 from beachhead.rules.model import Config, Level
@@ -211,8 +211,7 @@ class Run:
         return int(rows[0][0]) if rows else 0
 
     def arrow(self, sql: str) -> pa.Table:
-        out: pa.Table = self.con.con.sql(sql).to_arrow_table()
-        return out
+        return duckdb_arrow(self.con.con, sql)
 
     def materialize(self, label: str, sql: str) -> str:
         name = self.name(label)

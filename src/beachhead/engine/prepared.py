@@ -52,7 +52,7 @@ import pyarrow.compute as pc
 
 from beachhead.engine.conditions import Scope, band_column, score_column
 from beachhead.engine.isotime import micros
-from beachhead.engine.snapshot import Uploaded, upload
+from beachhead.engine.snapshot import Uploaded, duckdb_arrow, upload
 from beachhead.engine.values import Ctx
 from beachhead.ingest.identity import Snapshot
 from beachhead.ingest.message import ACTIVITY_TYPES
@@ -432,7 +432,7 @@ def fetch(con: ibis.BaseBackend, sql: str, schema: pa.Schema) -> pa.Table:
     typed by ``schema``: the compiled expression's)."""
     raw: Any = con.con
     if con.name == "duckdb":
-        table: pa.Table = raw.sql(sql).to_arrow_table()
+        table = duckdb_arrow(raw, sql)
         # DuckDB's own types (DECIMAL for float literals' sums, HUGEINT sums) -> the
         # expression's, as Ibis' to_pyarrow gives them
         return table if table.schema.equals(schema) else table.cast(schema)

