@@ -129,6 +129,24 @@ def _eq_scalar(value: Value, want: Scalar) -> ir.BooleanValue:
     raise TypeError(f"not a scalar: {want!r}")  # pragma: no cover
 
 
+def _eq_any(value: Value, wants: tuple[Scalar, ...]) -> ir.BooleanValue:
+    """Typed equality with any of ``wants`` (``in``): one ``IN (...)`` per kind, so the
+    value's expression is written once per kind, not once per item. The same as
+    ``_eq_scalar`` per item ORed: a bool meets only bools, a number only numbers (as
+    floats), a string only strings."""
+    flags = [w for w in wants if isinstance(w, bool)]
+    nums = [float(w) for w in wants if isinstance(w, int | float) and not isinstance(w, bool)]
+    texts = [w for w in wants if isinstance(w, str)]
+    if len(flags) + len(nums) + len(texts) != len(wants):
+        raise TypeError(f"not scalars: {wants!r}")  # pragma: no cover
+    parts: list[ir.BooleanValue] = []
+    for kind, items in ((value.flag, flags), (value.num, nums), (value.text, texts)):
+        if kind is None or not items:
+            continue
+        parts.append(kind == items[0] if len(items) == 1 else kind.isin(items))
+    return _any(parts)
+
+
 def _element_eq(element: ir.JSONValue, want: Scalar) -> ir.BooleanValue:
     return _eq_scalar(from_json(element), want)
 
@@ -233,9 +251,9 @@ def _raw(value: Value, cmp: Comparison, ctx: Ctx) -> ir.BooleanValue:
     if op is Op.NE:
         return ~_false_if_null(_eq_scalar(value, want))  # type: ignore[arg-type]
     if op is Op.IN:
-        return _any([_eq_scalar(value, w) for w in _items(want)])
+        return _eq_any(value, _items(want))
     if op is Op.NOT_IN:
-        return ~_any([_eq_scalar(value, w) for w in _items(want)])
+        return ~_eq_any(value, _items(want))
     if op in (Op.GT, Op.GTE, Op.LT, Op.LTE, Op.BETWEEN):
         return _numeric(value, op, want)
     if op is Op.CONTAINS:
