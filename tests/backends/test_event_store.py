@@ -317,3 +317,26 @@ def test_batch_mixing_stored_and_new_messages_stores_the_new_ones_once(
     (row,) = store.trait_rows()
     (link,) = store.links()
     assert row.seq == link.seq == stored["i1"] and row.traits == {"p": 1}
+
+
+def test_named_ids_are_each_visible_id_once_as_the_oracle_names_them(store: EventStore) -> None:
+    """``engine.snapshot.named_ids`` and ``store.activity_queries.named_ids`` (the engine's
+    and the directory's) give every visible raw id once, sorted, as the oracle's walk over
+    the messages does. Ibis once compiled the engine's as ``SELECT DISTINCT raw, ts`` on
+    PostgreSQL: one id per message."""
+    from beachhead.engine.snapshot import named_ids as engine_ids
+    from beachhead.ingest.identity import named_ids as oracle_ids
+    from beachhead.store.activity_queries import named_ids as directory_ids
+
+    anon = {"type": "page", "anonymousId": "anon-1", "name": "Docs"}
+    ms, raws = msgs(
+        *(track(f"m{i}", i) for i in range(5)),  # "u" five times, at five times
+        *({**anon, "messageId": f"p{i}", "timestamp": at(10 + i)} for i in range(3)),
+        {**track("late", 60), "userId": "later"},  # after as_of: not visible
+    )
+    store.append(ms, raws, "t")
+    as_of = T0 + timedelta(minutes=30)
+    want = sorted(set(oracle_ids([m for m in ms if m.ts <= as_of])))
+    assert want == ["anon-1", "u"]
+    assert engine_ids(store.ibis(), as_of) == want
+    assert directory_ids(store.ibis(), as_of) == want

@@ -119,12 +119,17 @@ def query_rows(con: ibis.BaseBackend, sql: str) -> list[dict[str, Any]]:
 
 
 def named_ids(con: ibis.BaseBackend, as_of: datetime) -> list[str]:
-    """The raw id (userId, else anonymousId) of every visible message, computed in the DB."""
+    """The raw id (userId, else anonymousId) of every visible message, each once, sorted.
+
+    Distinct in the DB, sorted here: with an ``order_by`` after the ``distinct``, Ibis 12
+    compiles the PostgreSQL query as ``SELECT DISTINCT raw, ts`` (the filter's column
+    kept in the select list), which sent every message's id, not every id: 1M rows
+    instead of 12k at 1M events, 1.2 s of PostgreSQL's 1.6 s identity resolution."""
     ev = con.table("events")
-    raw = ev.user_id.coalesce(ev.anonymous_id).name("raw")
-    expr = ev.filter(ev.ts <= ibis.literal(naive_utc(as_of), type="timestamp")).select(raw)
-    expr = expr.filter(expr.raw.notnull()).distinct().order_by("raw")
-    return [r for r in expr.to_pyarrow().column("raw").to_pylist() if r is not None]
+    raw = ev.user_id.coalesce(ev.anonymous_id)
+    visible = ev.ts <= ibis.literal(naive_utc(as_of), type="timestamp")
+    expr = ev.filter(visible, raw.notnull()).select(raw=raw).distinct()
+    return sorted(r for r in expr.to_pyarrow().column("raw").to_pylist() if r is not None)
 
 
 def resolve_from_tables(
