@@ -340,3 +340,26 @@ def test_named_ids_are_each_visible_id_once_as_the_oracle_names_them(store: Even
     assert want == ["anon-1", "u"]
     assert engine_ids(store.ibis(), as_of) == want
     assert directory_ids(store.ibis(), as_of) == want
+
+
+def test_two_duckdb_stores_in_one_process_each_read_their_own_tables(tmp_path: Path) -> None:
+    """The directory's queries keep table expressions per Ibis backend. Ibis backends made
+    from a DuckDB connection all compare equal (``db_identity``), so a cache keyed by
+    backend gave the second store the first one's tables: its counts, or "Connection has
+    already been closed" once the first was closed."""
+    from beachhead.store.activity_queries import named_ids, table_counts
+    from beachhead.store.events_duckdb import DuckDBEventStore
+
+    first = DuckDBEventStore(tmp_path / "first.duckdb")
+    ms, raws = msgs(track("a1", 1), track("a2", 2))
+    first.append(ms, raws, "t")
+    assert table_counts(first.ibis(), ("events",)) == (2,)
+    first.close()
+    second = DuckDBEventStore(tmp_path / "second.duckdb")
+    try:
+        ms, raws = msgs({**track("b1", 1), "userId": "other"})
+        second.append(ms, raws, "t")
+        assert table_counts(second.ibis(), ("events",)) == (1,)
+        assert named_ids(second.ibis(), T0 + timedelta(minutes=5)) == ["other"]
+    finally:
+        second.close()

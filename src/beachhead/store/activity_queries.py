@@ -16,7 +16,6 @@ linked to it), so callers pass what identity resolution mapped to the entity.
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -50,19 +49,26 @@ def _aware(t: datetime) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
-_tables: weakref.WeakKeyDictionary[ibis.BaseBackend, dict[str, ir.Table]] = (
-    weakref.WeakKeyDictionary()
-)
+# Where ``_table`` keeps a backend's table expressions: on the backend object itself.
+_TABLES_ATTR = "_beachhead_tables"
 
 
 def _table(con: ibis.BaseBackend, name: str) -> ir.Table:
     """A table expression, looked up once per connection (a lookup reads the schema from
     the database: on a small page it costs more than the query itself). The events
-    store's schema does not change while it is open."""
-    known = _tables.setdefault(con, {})
-    if name not in known:
-        known[name] = con.table(name)
-    return known[name]
+    store's schema does not change while it is open.
+
+    Kept on the backend object, so it goes when the backend does. Not in a mapping keyed
+    by backend: Ibis backends hash and compare by their connection parameters
+    (``db_identity``), which every DuckDB backend made ``from_connection`` shares, so such
+    a mapping handed one store's tables to another (after the first store closed: "Connection
+    has already been closed"); and its values, which refer to their backend, kept every
+    backend alive."""
+    known: dict[str, ir.Table] = con.__dict__.setdefault(_TABLES_ATTR, {})
+    hit = known.get(name)
+    if hit is None:
+        hit = known[name] = con.table(name)
+    return hit
 
 
 def _events(con: ibis.BaseBackend) -> ir.Table:
