@@ -115,19 +115,23 @@ def activity(
     if names is not None:
         ev = ev.filter(ev.event.isin(sorted(names)))
     extra = {"props": ev.properties} if props else {}
+    # the raw id is named "who", not "raw": an incremental step copies the events columns
+    # whose quoted names the compiled SQL holds (prepared.columns_read), and "raw" is also
+    # the stored message, the widest column (10M events, a step after 1% of the accounts
+    # acted: 0.30 s to copy the touched users' 90k events with it, 0.18 s without)
     ev = ev.select(
-        raw=ev.user_id.coalesce(ev.anonymous_id),
+        who=ev.user_id.coalesce(ev.anonymous_id),
         cgid=ev.context_group_id,
         event=ev.event,
         ts=ev.ts,
         **extra,
     )
-    rest = [c for c in ev.columns if c != "raw"]
+    rest = [c for c in ev.columns if c != "who"]
     if not snap.stitched:  # every raw id is its own user
-        return ev.select(user=ev.raw, **{c: ev[c] for c in rest})
+        return ev.select(user=ev.who, **{c: ev[c] for c in rest})
     m = snap.map
-    joined = ev.left_join(m, ev.raw == m.raw_id)
-    return joined.select(user=joined.map_user.coalesce(joined.raw), **{c: joined[c] for c in rest})
+    joined = ev.left_join(m, ev.who == m.raw_id)
+    return joined.select(user=joined.map_user.coalesce(joined.who), **{c: joined[c] for c in rest})
 
 
 def attributed(stream: ir.Table, snap: Uploaded) -> ir.Table:

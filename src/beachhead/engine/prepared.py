@@ -249,8 +249,9 @@ KEY_COLUMNS = ("seq", "type", "user_id", "anonymous_id", "context_group_id", "ts
 def columns_read(sql_text: str, columns: Iterable[str]) -> list[str]:
     """The events ``columns`` that ``sql_text`` can read (a quoted name appears in it),
     beside ``KEY_COLUMNS``. A superset: a column whose name is also an alias in the SQL is
-    kept (today ``raw``, which the plan names ``COALESCE(user_id, anonymous_id)``, so the
-    stored raw message is copied too)."""
+    kept. The plan's aliases avoid the wide columns' names (``features.activity`` names
+    the raw id ``who``, not ``raw``, the stored message); a test checks ``raw``,
+    ``traits`` and ``message_id`` stay out for the shipped template."""
     return [c for c in columns if c in KEY_COLUMNS or re.search(rf'"{re.escape(c)}"', sql_text)]
 
 

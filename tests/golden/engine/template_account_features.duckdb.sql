@@ -13,13 +13,13 @@ WITH "t13" AS (
       CASE WHEN "t8"."cgid" IS NULL THEN "t8"."user" ELSE CAST(NULL AS TEXT) END AS "via_user"
     FROM (
       SELECT
-        COALESCE("t5"."map_user", "t7"."raw") AS "user",
+        COALESCE("t5"."map_user", "t7"."who") AS "user",
         "t7"."cgid",
         "t7"."event",
         "t7"."ts"
       FROM (
         SELECT
-          COALESCE("t2"."user_id", "t2"."anonymous_id") AS "raw",
+          COALESCE("t2"."user_id", "t2"."anonymous_id") AS "who",
           "t2"."context_group_id" AS "cgid",
           "t2"."event",
           "t2"."ts"
@@ -29,7 +29,7 @@ WITH "t13" AS (
           AND "t2"."type" IN ('page', 'screen', 'track')
       ) AS "t7"
       LEFT OUTER JOIN "snap_map" AS "t5"
-        ON "t7"."raw" = "t5"."raw_id"
+        ON "t7"."who" = "t5"."raw_id"
     ) AS "t8"
   ) AS "t12"
   LEFT OUTER JOIN "snap_members" AS "t4"

@@ -1,12 +1,12 @@
 WITH "t5" AS (
   SELECT
-    COALESCE("t2"."map_user", "t4"."raw") AS "user",
+    COALESCE("t2"."map_user", "t4"."who") AS "user",
     "t4"."cgid",
     "t4"."event",
     "t4"."ts"
   FROM (
     SELECT
-      COALESCE("t0"."user_id", "t0"."anonymous_id") AS "raw",
+      COALESCE("t0"."user_id", "t0"."anonymous_id") AS "who",
       "t0"."context_group_id" AS "cgid",
       "t0"."event",
       "t0"."ts"
@@ -26,7 +26,7 @@ WITH "t5" AS (
       )
   ) AS "t4"
   LEFT OUTER JOIN "snap_map" AS "t2"
-    ON "t4"."raw" = "t2"."raw_id"
+    ON "t4"."who" = "t2"."raw_id"
 )
 SELECT
   "t14"."f1",

@@ -178,3 +178,28 @@ def test_sql_holds_as_of_once_as_a_placeholder(store: Any) -> None:
     b = compiled.sql(compiled.accounts_sql, AS_OFS[1], {T_EVENTS: "events"})
     assert AS_OF_TS not in a and AS_OF_US not in a and a != b
     assert "2026-03-21 00:00:00.000000" in a and "2026-03-28 05:00:00.000000" in b
+
+
+@pytest.mark.parametrize("stitched", [True, False])
+def test_a_step_copies_only_the_events_columns_the_template_reads(
+    tmp_path: Path, stitched: bool
+) -> None:
+    """An incremental step copies the events columns whose quoted names the compiled SQL
+    holds (``columns_read``). None of the shipped template's aliases may be named like a
+    wide column it does not read: the stored message (``raw``, once the raw id's alias),
+    the identify traits, the message id."""
+    from beachhead.engine.pairs import compile_pairs, read_columns
+
+    config = load_text(
+        files("beachhead.rules.templates").joinpath("beachhead.yml").read_text(), "beachhead.yml"
+    )
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    try:
+        schema = store.ibis().table("events").schema()
+    finally:
+        store.close()
+    prep = compile_plan(config, "duckdb", stitched=stitched, events_schema=schema)
+    pp = compile_pairs(config, "duckdb", stitched=stitched, events_schema=schema)
+    read = read_columns(prep, pp, schema.names)
+    assert not {"raw", "traits", "message_id"} & set(read), read
+    assert {"ts", "event", "user_id", "anonymous_id", "context_group_id"} <= set(read)
