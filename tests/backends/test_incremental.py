@@ -350,3 +350,34 @@ def test_a_stitched_raw_id_moves_its_guest_activity(store: EventStore, pairs: bo
     full = evaluate(store, cfg, later, free_mail=mail)
     assert full.matches == []
     assert comparable(info.evaluation) == comparable(full)
+
+
+def test_a_step_keeps_the_history_older_than_the_account_windows(tmp_path: Path) -> None:
+    """A step that re-reads some users whole (they sent messages) beside users whose
+    activity only left an account window (re-read from the widest account window, 30
+    days): the first keep their history from before that window, which the template's
+    all-time user features (first seen, counts without ``within``) read. The World's
+    other sequences span a few days, so nothing there is older than the window."""
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    try:
+        cfg = config()
+        mail = frozenset(builtin_free_mail())
+        world = World(8)
+        inc = IncrementalEvaluator(mail, full_share=1.0)
+        old = START - timedelta(days=50)
+        append(store, world.batch(old, 60), old)
+        # activity 30 days before the steps below, so some of it leaves the windows
+        edge = START - timedelta(days=30) + timedelta(hours=1)
+        append(store, world.batch(edge, 60), edge)
+        now = START
+        assert inc.step(store, cfg, now).full
+        for advance in (timedelta(hours=3), timedelta(hours=3), timedelta(days=1)):
+            now += advance
+            append(store, world.batch(now, 3), now)
+            info = inc.step(store, cfg, now)
+            full = evaluate(store, cfg, now, free_mail=mail)
+            assert (info.full, info.path) == (False, "pairs"), info.reason
+            assert comparable(info.evaluation) == comparable(full), now
+            assert sentences(info.evaluation) == sentences(full)
+    finally:
+        store.close()

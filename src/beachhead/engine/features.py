@@ -118,7 +118,7 @@ def activity(
     # the raw id is named "who", not "raw": an incremental step copies the events columns
     # whose quoted names the compiled SQL holds (prepared.columns_read), and "raw" is also
     # the stored message, the widest column (10M events, a step after 1% of the accounts
-    # acted: 0.30 s to copy the touched users' 90k events with it, 0.18 s without)
+    # acted: the copy of the touched users' 90k events took 0.30 s with it, 0.28 s without)
     ev = ev.select(
         who=ev.user_id.coalesce(ev.anonymous_id),
         cgid=ev.context_group_id,

@@ -186,21 +186,40 @@ class Run:
     ) -> str:
         """A temporary copy of the visible activity of ``raws`` (``columns`` only), and of
         ``recent`` the activity after ``since`` only."""
-        raw_t = self.ids("raws", raws)
+        whole = set(raws)
+        later = set(recent) - whole if since is not None else set()
         name = self.name("events")
-        select = (
-            f"SELECT {', '.join(_quote(c) for c in columns)} FROM events"
-            f" WHERE ts <= {ts_sql(cutoff)} AND type IN ({ACTIVITY_SQL})"
-        )
-        sql = f"{select} AND COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_t)})"
-        recent = set(recent) - set(raws)
-        if recent and since is not None:
-            # a second select, not an OR: each keeps its semi-join, and the ts range
-            # skips the older blocks (standalone at 10M: 1.76 s -> 1.35 s)
-            rec_t = self.ids("recent", recent)
-            sql += (
-                f" UNION ALL {select} AND ts > {ts_sql(since)}"
-                f" AND COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(rec_t)})"
+        cols = ", ".join(_quote(c) for c in columns)
+        visible = f"ts <= {ts_sql(cutoff)} AND type IN ({ACTIVITY_SQL})"
+        raw_id = "COALESCE(user_id, anonymous_id)"
+        if later:
+            assert since is not None
+            after = f"ts > {ts_sql(since)}"
+        if whole and later:
+            # both in ONE scan: each id with whether its whole history is wanted. The
+            # full scan for ``whole`` is paid anyway; a second select for ``later``
+            # scanned the window's blocks again (10M, 1% of the accounts acted: 0.27 s
+            # -> 0.19 s for the same 90k rows)
+            ids = pa.table(
+                {
+                    "id": pa.array(sorted(whole) + sorted(later), _STR),
+                    "whole": pa.array([True] * len(whole) + [False] * len(later)),
+                }
+            )
+            ids_t = _quote(self.register("ids", ids))
+            sql = (
+                f"SELECT {cols} FROM events JOIN {ids_t} ON {ids_t}.id = {raw_id}"
+                f" WHERE {visible} AND ({ids_t}.whole OR {after})"
+            )
+        elif later:  # the ts range skips the blocks before the window
+            sql = (
+                f"SELECT {cols} FROM events WHERE {visible} AND {after}"
+                f" AND {raw_id} IN (SELECT id FROM {_quote(self.ids('recent', later))})"
+            )
+        else:
+            sql = (
+                f"SELECT {cols} FROM events WHERE {visible}"
+                f" AND {raw_id} IN (SELECT id FROM {_quote(self.ids('raws', whole))})"
             )
         _execute(self.con, f"CREATE TEMP TABLE {_quote(name)} AS {sql}")
         self.temps.append(name)
