@@ -381,3 +381,56 @@ def test_a_step_keeps_the_history_older_than_the_account_windows(tmp_path: Path)
             assert sentences(info.evaluation) == sentences(full)
     finally:
         store.close()
+
+
+EDGE_CONFIG = """version: 1
+pqls:
+  - {key: a, name: A, motion: custom, level: account, priority: 1,
+     when: {metric: active_users, within: 30d, gte: 2}}
+"""
+
+
+@pytest.mark.parametrize("sends", [True, False], ids=["re-read whole", "window only"])
+def test_activity_at_the_start_of_the_account_window_still_counts(
+    tmp_path: Path, sends: bool
+) -> None:
+    """A member active only in the first hour of the 30-day window still counts toward the
+    account's active users after a step re-reads them: whether they sent a new message
+    (re-read whole) or not (the step reads the window). A step that cut the window short
+    loses them and the match."""
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    cfg = load_text(EDGE_CONFIG)
+    mail = frozenset(builtin_free_mail())
+    day = timedelta(days=1)
+
+    def msg(kind: str, mid: str, at: datetime, **fields: Any) -> dict[str, Any]:
+        return {"type": kind, "messageId": mid, "timestamp": _iso(at), **fields}
+
+    try:
+        later = START + timedelta(minutes=1)
+        start_of_window = later - 30 * day + timedelta(minutes=30)
+        append(
+            store,
+            [
+                msg("group", "g1", START - 40 * day, userId="m1", groupId="acme", traits={}),
+                msg("group", "g2", START - 40 * day, userId="m2", groupId="acme", traits={}),
+                msg("track", "t1", start_of_window, userId="m1", event="X"),
+                msg("track", "t2", START - day, userId="m2", event="X"),
+                # gone from the window at ``later``: touches m1 (a window exit)
+                msg(
+                    "track", "t0", START - 30 * day + timedelta(seconds=10), userId="m1", event="X"
+                ),
+            ],
+            START,
+        )
+        inc = IncrementalEvaluator(mail, full_share=1.0)
+        assert [m.entity_id for m in inc.step(store, cfg, START).evaluation.matches] == ["acme"]
+        if sends:  # a message of m1's outside every window: m1 is re-read whole
+            append(store, [msg("identify", "i1", START, userId="m1", traits={"x": 1})], later)
+        info = inc.step(store, cfg, later)
+        assert (info.full, info.path) == (False, "pairs"), info.reason
+        full = evaluate(store, cfg, later, free_mail=mail)
+        assert [m.entity_id for m in full.matches] == ["acme"]
+        assert comparable(info.evaluation) == comparable(full)
+    finally:
+        store.close()

@@ -563,7 +563,9 @@ class IncrementalEvaluator:
             stats += run.count(ev_t)
             cut = identity_of(snap, touched, raws_of, memberships=True)
             names = run.upload(cut, prepared.stitched)
-            names[T_EVENTS] = ev_t
+            # a pair partial reads the widest account window only: the whole-history
+            # users' older rows go to the users' features, not here
+            names[T_EVENTS] = ev_t if window is None else run.after(ev_t, cutoff - window)
             fresh_pairs = conform(run.arrow(prepared.sql(pp.pairs_sql, cutoff, names)), pp.schema)
             table, gone = replace_users(kept.table, touched, fresh_pairs)
             accounts = gone | set(fresh_pairs.column("account").to_pylist()) | groups

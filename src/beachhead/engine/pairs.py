@@ -156,7 +156,8 @@ class Run:
 
     con: ibis.BaseBackend
     temps: list[str] = field(default_factory=list)
-    views: list[str] = field(default_factory=list)
+    views: list[str] = field(default_factory=list)  # registered Arrow tables
+    sql_views: list[str] = field(default_factory=list)  # CREATE TEMP VIEW
     uploads: list[Uploaded] = field(default_factory=list)
 
     def name(self, label: str) -> str:
@@ -238,7 +239,21 @@ class Run:
         self.temps.append(name)
         return name
 
+    def after(self, table: str, since: datetime) -> str:
+        """A temporary view of ``table``'s rows after ``since`` (dropped by ``close``)."""
+        name = self.name("after")
+        _execute(
+            self.con,
+            f"CREATE TEMP VIEW {_quote(name)} AS"
+            f" SELECT * FROM {_quote(table)} WHERE ts > {ts_sql(since)}",
+        )
+        self.sql_views.append(name)
+        return name
+
     def close(self) -> None:
+        for name in reversed(self.sql_views):
+            with contextlib.suppress(Exception):  # best effort, as drop
+                _execute(self.con, f"DROP VIEW IF EXISTS {_quote(name)}")
         for name in reversed(self.temps):
             drop(self.con, name)
         for name in self.views:
