@@ -118,32 +118,43 @@ def _false_if_null(expr: ir.BooleanValue) -> ir.BooleanValue:
     return expr.fill_null(False)
 
 
+_KINDS = ("flag", "num", "text")
+
+
+def _kind(want: Scalar) -> tuple[str, Scalar]:
+    """The kind of value a literal can equal, and the literal as that kind: a bool only
+    ``flag`` (checked first: a bool is an int), a number only ``num`` (as a float), a
+    string only ``text``."""
+    if isinstance(want, bool):
+        return "flag", want
+    if isinstance(want, int | float):
+        return "num", float(want)
+    if isinstance(want, str):
+        return "text", want
+    raise TypeError(f"not a scalar: {want!r}")  # pragma: no cover
+
+
 def _eq_scalar(value: Value, want: Scalar) -> ir.BooleanValue:
     """Typed equality with one literal; NULL/false when the kinds differ."""
-    if isinstance(want, bool):
-        return FALSE if value.flag is None else value.flag == want
-    if isinstance(want, int | float):
-        return FALSE if value.num is None else value.num == float(want)
-    if isinstance(want, str):
-        return FALSE if value.text is None else value.text == want
-    raise TypeError(f"not a scalar: {want!r}")  # pragma: no cover
+    kind, literal = _kind(want)
+    col = getattr(value, kind)
+    return FALSE if col is None else col == literal
 
 
 def _eq_any(value: Value, wants: tuple[Scalar, ...]) -> ir.BooleanValue:
     """Typed equality with any of ``wants`` (``in``): one ``IN (...)`` per kind, so the
     value's expression is written once per kind, not once per item. The same as
-    ``_eq_scalar`` per item ORed: a bool meets only bools, a number only numbers (as
-    floats), a string only strings."""
-    flags = [w for w in wants if isinstance(w, bool)]
-    nums = [float(w) for w in wants if isinstance(w, int | float) and not isinstance(w, bool)]
-    texts = [w for w in wants if isinstance(w, str)]
-    if len(flags) + len(nums) + len(texts) != len(wants):
-        raise TypeError(f"not scalars: {wants!r}")  # pragma: no cover
+    ``_eq_scalar`` per item ORed (``_kind`` decides which kind each item meets)."""
+    by_kind: dict[str, list[Scalar]] = {k: [] for k in _KINDS}
+    for w in wants:
+        kind, literal = _kind(w)
+        by_kind[kind].append(literal)
     parts: list[ir.BooleanValue] = []
-    for kind, items in ((value.flag, flags), (value.num, nums), (value.text, texts)):
-        if kind is None or not items:
+    for kind, items in by_kind.items():
+        col = getattr(value, kind)
+        if col is None or not items:
             continue
-        parts.append(kind == items[0] if len(items) == 1 else kind.isin(items))
+        parts.append(col == items[0] if len(items) == 1 else col.isin(items))
     return _any(parts)
 
 
