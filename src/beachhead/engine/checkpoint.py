@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import KeysView
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis.expr.schema as sch
 import pyarrow as pa
@@ -23,6 +23,9 @@ from beachhead.rules.clock import Clock
 from beachhead.rules.model import Config, Level
 from beachhead.rules.redate import redate, reworded_at
 from beachhead.rules.result import Evaluation, Match
+
+if TYPE_CHECKING:  # engine/pairs.py imports this module's neighbours, not this one
+    from beachhead.engine.pairs import History
 
 
 @dataclass
@@ -41,6 +44,9 @@ class Pairs:
     table: pa.Table
     schema: sch.Schema  # of the events table they were computed from
     columns: list[str]  # the events columns the plan and the pair SQL read
+    # the users' older rows a step copies instead of their whole history, when the
+    # definitions allow it (``engine/pairs.py``, ``History``)
+    history: History | None = None
 
 
 @dataclass

@@ -34,7 +34,9 @@ Two ways to compute the affected entities (``StepInfo.path``):
   the partials of the touched users from their own events (only the activity inside the
   widest account window for a user whose activity only left such a window, who is not
   re-evaluated), combines the affected accounts from their pairs, and evaluates the
-  re-evaluated users with the plan on their own events (their whole history).
+  re-evaluated users with the plan on their own events: their whole history, or, when
+  the only unwindowed user features are ``first_seen`` / ``last_seen``, their activity
+  after the kept ``History``'s cut and its first and last older rows per event.
   Account-level ``count``, ``first_seen``, ``last_seen``, ``min``, ``max``,
   ``distinct_users``, ``days_active``, and the ``active_users``, ``days_active`` and
   windowed ``distinct_values`` metrics take this path.
@@ -75,6 +77,7 @@ from beachhead.engine.pairs import (
     Run,
     build_pairs,
     conform,
+    history_reach,
     identity_of,
     member_traits,
     of_accounts,
@@ -82,6 +85,7 @@ from beachhead.engine.pairs import (
     pairs_supported,
     prepare_pairs,
     read_columns,
+    read_history,
     replace_users,
 )
 from beachhead.engine.prepared import (
@@ -354,7 +358,8 @@ class IncrementalEvaluator:
         t1 = time.perf_counter()
         result = evaluate(con, config, as_of, snap, free_mail=self.free_mail)
         t2 = time.perf_counter()
-        pairs = self._build_pairs(con, config, as_of, snap) if self.pairs else None
+        seq = marks["events"].seq
+        pairs = self._build_pairs(con, config, as_of, snap, seq) if self.pairs else None
         dated = clock_of(config).dated_pqls
         until = {  # when each dated match's "... ago" can first read differently
             (m.pql, m.entity_id): reworded_at(m, config, as_of)
@@ -370,16 +375,19 @@ class IncrementalEvaluator:
         )
 
     def _build_pairs(
-        self, con: Any, config: Config, as_of: datetime, snap: Snapshot
+        self, con: Any, config: Config, as_of: datetime, snap: Snapshot, seq: int
     ) -> Pairs | None:
-        """The pair partials of every (account, user) at ``as_of`` (one more pass)."""
+        """The pair partials of every (account, user) at ``as_of`` (one more pass), and
+        the users' older rows (``History``) read at events ``seq``."""
         if not pairs_supported(config, con.name):
             return None
         lambdas = _prepare(con)
         schema = con.table("events").schema()
         prepared, pp = _plans(con, config, snap, schema, lambdas)
         table = build_pairs(con, prepared, pp, snap, as_of)
-        return Pairs(table, schema, read_columns(prepared, pp, schema.names))
+        columns = read_columns(prepared, pp, schema.names)
+        history = read_history(con, config, as_of, columns, seq)
+        return Pairs(table, schema, columns, history)
 
     def step(self, store_or_backend: Any, config: Config, as_of: datetime) -> StepInfo:
         """The Evaluation at ``as_of`` (identical to ``evaluate``), as cheaply as it can."""
@@ -541,12 +549,16 @@ class IncrementalEvaluator:
 
         # new data and identity moves: all of the user may differ
         changed = closed({snap.user(r) for r in touched_raws.new} | delta.users)
-        # re-evaluated users: their whole history is read (user features need it)
+        # re-evaluated users: their whole history is read (user features need it; with a
+        # History, its cut's later activity and the kept older rows stand for it)
         whole = closed(changed | {snap.user(r) for r in touched_raws.user_exit})
         # users whose pairs are recomputed: those, and those whose activity left a
         # window of an account feature (their pairs need the window's activity only)
         touched = closed(whole | {snap.user(r) for r in touched_raws.account_exit})
         window = pair_window(config)
+        history = kept.history
+        if history is not None and history.stale(con, as_of, history_reach(config)):
+            history = read_history(con, config, as_of, kept.columns, marks["events"].seq)
         run = Run(con)
         stats = 0
         try:
@@ -559,6 +571,7 @@ class IncrementalEvaluator:
                     kept.columns,
                     recent=raws_of_all(touched - whole),
                     since=cutoff - window,
+                    history=history,
                 )
             stats += run.count(ev_t)
             cut = identity_of(snap, touched, raws_of, memberships=True)
@@ -626,7 +639,7 @@ class IncrementalEvaluator:
                 nonlocal stats
                 if who <= whole:  # the cut holds their whole history
                     return ev_t
-                name = run.events_of(raws_of_all(who), cutoff, kept.columns)
+                name = run.events_of(raws_of_all(who), cutoff, kept.columns, history=history)
                 stats += run.count(name)
                 return name
 
@@ -652,7 +665,7 @@ class IncrementalEvaluator:
             run.close()
         t4 = time.perf_counter()
         merged, index, until = merge_fresh(last, fresh, snap, users, accounts, delta, as_of, clock)
-        pairs = Pairs(table, kept.schema, kept.columns)
+        pairs = Pairs(table, kept.schema, kept.columns, history)
         self.last = Checkpoint(
             as_of, config, merged, snap, marks, last.identity, pairs, index, until
         )

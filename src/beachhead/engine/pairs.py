@@ -51,14 +51,15 @@ from beachhead.engine.prepared import (
     drop,
     sentinel_ctx,
     snapshot_names,
+    sql_string,
     ts_sql,
     upload_shaped,
 )
 from beachhead.engine.snapshot import Uploaded, duckdb_arrow
 from beachhead.ingest.identity import Snapshot
 from beachhead.rules.memo import Bounded
-from beachhead.rules.model import Config, Level
-from beachhead.rules.plan import plan
+from beachhead.rules.model import Aggregate, Config, Level
+from beachhead.rules.plan import FeatureKind, plan
 
 T_PAIRS = "bhq__pairs"
 _STR = pa.string()
@@ -184,14 +185,22 @@ class Run:
         columns: Iterable[str],
         recent: Iterable[str] = (),
         since: datetime | None = None,
+        history: History | None = None,
     ) -> str:
         """A temporary copy of the visible activity of ``raws`` (``columns`` only), and of
-        ``recent`` the activity after ``since`` only."""
+        ``recent`` the activity after ``since`` only. With ``history`` (``since``, when
+        given, after its cut), the activity of ``raws`` after ``history.cut`` and their
+        kept rows before it (what the plan reads of it, ``History``)."""
         whole = set(raws)
         later = set(recent) - whole if since is not None else set()
         name = self.name("events")
+        columns = list(columns)
         cols = ", ".join(_quote(c) for c in columns)
         visible = f"ts <= {ts_sql(cutoff)} AND type IN ({ACTIVITY_SQL})"
+        if history is not None and whole:
+            assert since is None or since >= history.cut
+            # the table is in about ts order, so the range skips the older blocks
+            visible += f" AND ts > {ts_sql(history.cut)}"
         raw_id = "COALESCE(user_id, anonymous_id)"
         if later:
             assert since is not None
@@ -224,6 +233,11 @@ class Run:
             )
         _execute(self.con, f"CREATE TEMP TABLE {_quote(name)} AS {sql}")
         self.temps.append(name)
+        if history is not None and whole:
+            older = history.of(whole)
+            if older.num_rows:
+                view = self.register("older", older.select(columns))
+                _execute(self.con, f"INSERT INTO {_quote(name)} SELECT * FROM {_quote(view)}")
         return name
 
     def count(self, table: str) -> int:
@@ -313,6 +327,104 @@ def pair_window(config: Config) -> timedelta | None:
     if any(f.within is None for f in feats):
         return None
     return max((f.within for f in feats if f.within is not None), default=timedelta(0))
+
+
+def history_events(config: Config) -> frozenset[str] | None:
+    """The events whose unwindowed ``first_seen`` / ``last_seen`` the user level reads,
+    when those are its only stream features without a window and every account stream
+    feature has one; else None (a re-evaluated user's whole history is read).
+
+    Those two read only the first and the last row of their event, so a step can copy a
+    user's activity inside the windows and, of the older rows, the first and the last of
+    each such event per raw id (``History``): every windowed feature reads the same rows,
+    and the minimum and maximum over the history are the same."""
+    if pair_window(config) is None:
+        return None
+    names: set[str] = set()
+    for f in stream_features(plan(config).features_of(Level.USER)):
+        if f.within is not None:
+            continue
+        timed = f.aggregate in (Aggregate.FIRST_SEEN, Aggregate.LAST_SEEN)
+        if f.kind is not FeatureKind.EVENT or not timed or f.where or f.event is None:
+            return None
+        names.add(f.event)
+    return frozenset(names)
+
+
+def history_reach(config: Config) -> timedelta:
+    """The widest window of any stream feature, of either level."""
+    p = plan(config)
+    feats = stream_features(p.features_of(Level.USER) + p.features_of(Level.ACCOUNT))
+    return max((f.within for f in feats if f.within is not None), default=timedelta(0))
+
+
+# How far before the windows' reach a history's cut is put, and how much further the
+# clock may move before a step reads the history again (the activity after the cut is
+# copied; a cut kept for weeks would copy weeks of it).
+HISTORY_MARGIN = timedelta(days=1)
+HISTORY_SLACK = timedelta(days=2)
+
+
+@dataclass(frozen=True)
+class History:
+    """Per raw id and event of ``history_events``, its first and its last visible row
+    with ``ts <= cut`` (the events columns a step copies), read at events ``seq``.
+
+    ``cut`` is before every window's start at every later ``as_of`` (it is set a margin
+    before the widest window at the ``as_of`` it was read), so no windowed feature reads
+    these rows; they stand for all of the raw id's older activity in the unwindowed
+    ``first_seen`` / ``last_seen``. A row stored later with a ``ts`` at or before the cut
+    (late data) makes the step read the history again (``stale``)."""
+
+    cut: datetime
+    seq: int
+    table: pa.Table
+
+    def of(self, raws: Iterable[str]) -> pa.Table:
+        t = self.table
+        raw = pc.coalesce(t.column("user_id"), t.column("anonymous_id"))
+        ids = pa.array(sorted(set(raws)), _STR)
+        return t.filter(pc.fill_null(pc.is_in(raw, value_set=ids), False))
+
+    def stale(self, con: ibis.BaseBackend, as_of: datetime, reach: timedelta) -> bool:
+        """Has the clock moved too far, or did a row at or before the cut arrive?"""
+        if as_of - reach - self.cut > HISTORY_MARGIN + HISTORY_SLACK:
+            return True
+        rows = con.con.execute(
+            f"SELECT count(*) FROM events WHERE seq > {int(self.seq)}"
+            f" AND ts <= {ts_sql(self.cut)} AND type IN ({ACTIVITY_SQL})"
+        ).fetchall()
+        return bool(rows and rows[0][0])
+
+
+def read_history(
+    con: ibis.BaseBackend,
+    config: Config,
+    as_of: datetime,
+    columns: Iterable[str],
+    seq: int,
+) -> History | None:
+    """The ``History`` at ``as_of`` (None when the definitions need whole histories)."""
+    names = history_events(config)
+    if names is None:
+        return None
+    cut = as_of - history_reach(config) - HISTORY_MARGIN
+    cols = ", ".join(_quote(c) for c in columns)
+    if names:
+        raw_id = "COALESCE(user_id, anonymous_id)"
+        which = ", ".join(sql_string(n) for n in sorted(names))
+        # the seqs of each (raw id, event)'s first and last row, then those rows (10M
+        # events: 0.23 s; row_number() windows over the same rows took 1.06 s). Of rows
+        # with the same ts any one will do: first and last seen read only the ts
+        ends = (
+            f"SELECT unnest([arg_min(seq, ts), arg_max(seq, ts)]) FROM events"
+            f" WHERE ts <= {ts_sql(cut)} AND seq <= {int(seq)} AND type IN ({ACTIVITY_SQL})"
+            f" AND event IN ({which}) AND {raw_id} IS NOT NULL GROUP BY {raw_id}, event"
+        )
+        table = duckdb_arrow(con.con, f"SELECT {cols} FROM events WHERE seq IN ({ends})")
+    else:
+        table = duckdb_arrow(con.con, f"SELECT {cols} FROM events WHERE FALSE")
+    return History(cut, seq, table)
 
 
 def member_traits(config: Config) -> frozenset[str]:
