@@ -265,7 +265,9 @@ def test_a_failed_step_starts_the_next_one_afresh(
 
     with monkeypatch.context() as m:
         m.setattr(incremental, "evaluate_subset", lost)  # the subset path (PostgreSQL)
-        m.setattr(incremental, "fetch", lost)  # the pairs path (DuckDB)
+        m.setattr(incremental, "fetch", lost)  # the pairs path (DuckDB) ...
+        # ... whose main queries run as prepared statements (engine/statements.py)
+        m.setattr(incremental.StepStatements, "run_users", lost)
         with pytest.raises(RuntimeError):
             inc.step(store, cfg, later)
     info = inc.step(store, cfg, later)

@@ -102,6 +102,7 @@ from beachhead.engine.prepared import (
     ts_sql,
 )
 from beachhead.engine.snapshot import query_tuples
+from beachhead.engine.statements import StepStatements
 from beachhead.ingest.freemail import builtin_free_mail
 from beachhead.ingest.identity import Snapshot
 from beachhead.rules.clock import Exit, Exits, account_reads, clock_of, exits_of
@@ -330,14 +331,41 @@ class IncrementalEvaluator:
         free_mail: frozenset[str] | None = None,
         full_share: float = FULL_SHARE,
         pairs: bool = True,
+        prepared_steps: bool = True,
     ) -> None:
         self.free_mail = free_mail
         self.full_share = full_share
         self.pairs = pairs  # keep the account level's pair partials (DuckDB, foldable)
         self.last: Checkpoint | None = None
+        self.prepared_steps = prepared_steps  # the pairs steps' queries as prepared statements
+        self.kept: StepStatements | None = None  # engine/statements.py
 
     def reset(self) -> None:
         self.last = None
+        self._drop_statements()
+
+    def _drop_statements(self) -> None:
+        if self.kept is not None:
+            self.kept.close()
+            self.kept = None
+
+    def _statements(
+        self,
+        con: Any,
+        prepared: PreparedEvaluation,
+        pp: PairPlan,
+        columns: list[str],
+        windowed: bool,
+    ) -> StepStatements | None:
+        """The prepared step statements for these plans on ``con`` (made afresh when
+        they do not fit: other plans or connection, or ``RENEW`` steps old)."""
+        if not self.prepared_steps:
+            return None
+        if self.kept is not None and self.kept.fits(con, prepared, pp, columns):
+            return self.kept
+        self._drop_statements()
+        self.kept = StepStatements(con, prepared, pp, columns, windowed)
+        return self.kept
 
     def _mail(self) -> frozenset[str]:
         return frozenset(builtin_free_mail()) if self.free_mail is None else self.free_mail
@@ -390,6 +418,8 @@ class IncrementalEvaluator:
         table = build_pairs(con, prepared, pp, snap, as_of)
         columns = read_columns(prepared, pp, schema.names)
         history = read_history(con, config, as_of, columns, seq)
+        # the steps' statements with the checkpoint, as the pairs: prepared once here
+        self._statements(con, prepared, pp, columns, pair_window(config) is not None)
         return Pairs(table, schema, columns, history)
 
     def step(self, store_or_backend: Any, config: Config, as_of: datetime) -> StepInfo:
@@ -403,7 +433,8 @@ class IncrementalEvaluator:
                 info = self._step(con, config, as_of, marks)
         except BaseException:
             # the kept identity may have moved already: the next step starts afresh
-            self.last = None
+            # (and the statements' tables may hold half a step)
+            self.reset()
             raise
         info.seconds = time.perf_counter() - started
         return info
@@ -562,11 +593,14 @@ class IncrementalEvaluator:
         history = kept.history
         if history is not None and history.stale(con, as_of, history_reach(config)):
             history = read_history(con, config, as_of, kept.columns, marks["events"].seq)
+        stmts = self._statements(con, prepared, pp, kept.columns, window is not None)
         run = Run(con)
         stats = 0
         try:
+            # the copy goes into the statements' fixed table when they are kept
+            into = stmts.begin(None if window is None else cutoff - window) if stmts else None
             if window is None:
-                ev_t = run.events_of(raws_of_all(touched), cutoff, kept.columns)
+                ev_t = run.events_of(raws_of_all(touched), cutoff, kept.columns, into=into)
             else:
                 ev_t = run.events_of(
                     raws_of_all(whole),
@@ -575,14 +609,21 @@ class IncrementalEvaluator:
                     recent=raws_of_all(touched - whole),
                     since=cutoff - window,
                     history=history,
+                    into=into,
                 )
             stats += run.count(ev_t)
             cut = identity_of(snap, touched, raws_of, memberships=True)
-            names = run.upload(cut, prepared.stitched)
-            # a pair partial reads the widest account window only: the whole-history
-            # users' older rows go to the users' features, not here
-            names[T_EVENTS] = ev_t if window is None else run.after(ev_t, cutoff - window)
-            fresh_pairs = conform(run.arrow(prepared.sql(pp.pairs_sql, cutoff, names)), pp.schema)
+            if stmts is not None:
+                stmts.identity_of("p", cut)
+                fresh_pairs = conform(stmts.run_pairs(cutoff), pp.schema)
+            else:
+                names = run.upload(cut, prepared.stitched)
+                # a pair partial reads the widest account window only: the whole-history
+                # users' older rows go to the users' features, not here
+                names[T_EVENTS] = ev_t if window is None else run.after(ev_t, cutoff - window)
+                fresh_pairs = conform(
+                    run.arrow(prepared.sql(pp.pairs_sql, cutoff, names)), pp.schema
+                )
             table, gone = replace_users(kept.table, touched, fresh_pairs)
             accounts = gone | set(fresh_pairs.column("account").to_pylist()) | groups
             accounts |= delta.accounts
@@ -609,18 +650,26 @@ class IncrementalEvaluator:
                     for u in members
                     if (t := snap.users.get(u)) is not None
                 }
-            names_l = run.upload(level_snap, prepared.stitched)
-            names_l[T_PAIRS] = run.register("pairs", of_accounts(table, full_accounts))
-            level = run.materialize("level", prepared.sql(pp.level_sql, cutoff, names_l))
-            names_l[T_LEVEL] = level
+            if stmts is not None:
+                stmts.identity_of("l", level_snap)
+                stmts.pairs_rows(of_accounts(table, full_accounts))
+                level = stmts.run_level(cutoff)
+            else:
+                names_l = run.upload(level_snap, prepared.stitched)
+                names_l[T_PAIRS] = run.register("pairs", of_accounts(table, full_accounts))
+                level = run.materialize("level", prepared.sql(pp.level_sql, cutoff, names_l))
+                names_l[T_LEVEL] = level
             fresh = Evaluation(as_of=cutoff)
             evidence = Evidence(config, snap, cutoff)
             if accounts:
-                acc = fetch(
-                    con,
-                    prepared.sql(prepared.accounts_fetch, cutoff, names_l),
-                    prepared.accounts_schema,
-                )
+                if stmts is not None:
+                    acc = conform(stmts.run_accounts(cutoff), prepared.accounts_schema)
+                else:
+                    acc = fetch(
+                        con,
+                        prepared.sql(prepared.accounts_fetch, cutoff, names_l),
+                        prepared.accounts_schema,
+                    )
                 fresh.accounts, found = _level_matches(
                     acc, prepared, Level.ACCOUNT, snap, evidence, accounts
                 )
@@ -628,12 +677,18 @@ class IncrementalEvaluator:
 
             def evaluate_users(who: set[str], events: str) -> None:
                 cut = identity_of(snap, who, raws_of, accounts=acc_ids)
-                names_u = run.upload(cut, prepared.stitched)
-                names_u[T_EVENTS] = events
-                names_u[T_LEVEL] = level
-                usr = fetch(
-                    con, prepared.sql(prepared.users_fetch, cutoff, names_u), prepared.users_schema
-                )
+                if stmts is not None and events == stmts.events:  # the step's own copy
+                    stmts.identity_of("u", cut)
+                    usr = conform(stmts.run_users(cutoff), prepared.users_schema)
+                else:
+                    names_u = run.upload(cut, prepared.stitched)
+                    names_u[T_EVENTS] = events
+                    names_u[T_LEVEL] = level
+                    usr = fetch(
+                        con,
+                        prepared.sql(prepared.users_fetch, cutoff, names_u),
+                        prepared.users_schema,
+                    )
                 got, found = _level_matches(usr, prepared, Level.USER, snap, evidence, who)
                 fresh.users.update(got)
                 fresh.matches.extend(found)
@@ -666,6 +721,8 @@ class IncrementalEvaluator:
             fresh.sort()
         finally:
             run.close()
+            if stmts is not None:
+                stmts.end()
         t4 = time.perf_counter()
         merged, index, until = merge_fresh(last, fresh, snap, users, accounts, delta, as_of, clock)
         pairs = Pairs(table, kept.schema, kept.columns, history)

@@ -186,11 +186,13 @@ class Run:
         recent: Iterable[str] = (),
         since: datetime | None = None,
         history: History | None = None,
+        into: str | None = None,
     ) -> str:
         """A temporary copy of the visible activity of ``raws`` (``columns`` only), and of
         ``recent`` the activity after ``since`` only. With ``history`` (``since``, when
         given, after its cut), the activity of ``raws`` after ``history.cut`` and their
-        kept rows before it (what the plan reads of it, ``History``)."""
+        kept rows before it (what the plan reads of it, ``History``). With ``into``, the
+        rows go into that existing (empty) table of ``columns`` instead of a new one."""
         whole = set(raws)
         later = set(recent) - whole if since is not None else set()
         name = self.name("events")
@@ -231,13 +233,20 @@ class Run:
                 f"SELECT {cols} FROM events WHERE {visible}"
                 f" AND {raw_id} IN (SELECT id FROM {_quote(self.ids('raws', whole))})"
             )
-        _execute(self.con, f"CREATE TEMP TABLE {_quote(name)} AS {sql}")
-        self.temps.append(name)
+        if into is None:
+            _execute(self.con, f"CREATE TEMP TABLE {_quote(name)} AS {sql}")
+            self.temps.append(name)
+        else:
+            name = into
+            _execute(self.con, f"INSERT INTO {_quote(name)} ({cols}) {sql}")
         if history is not None and whole:
             older = history.of(whole)
             if older.num_rows:
                 view = self.register("older", older.select(columns))
-                _execute(self.con, f"INSERT INTO {_quote(name)} SELECT * FROM {_quote(view)}")
+                _execute(
+                    self.con,
+                    f"INSERT INTO {_quote(name)} ({cols}) SELECT {cols} FROM {_quote(view)}",
+                )
         return name
 
     def count(self, table: str) -> int:

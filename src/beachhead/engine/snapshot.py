@@ -186,14 +186,14 @@ def _create_temp(con: ibis.BaseBackend, name: str, data: pa.Table) -> ir.Table:
     return ops.DatabaseTable(name, schema=schema, source=con, namespace=ops.Namespace()).to_expr()
 
 
-def upload(con: ibis.BaseBackend, snap: Snapshot) -> Uploaded:
-    """Send the snapshot to ``con`` as temporary tables (Arrow, one bulk load per table)."""
-    prefix = f"bh_{uuid.uuid4().hex[:10]}"
+def snapshot_tables(snap: Snapshot) -> dict[str, pa.Table]:
+    """The snapshot as the four Arrow tables ``upload`` loads: ``map`` (the raw ids that
+    stand for another user), ``members``, ``users`` and ``accounts``."""
     users = sorted(snap.users)
     accounts = sorted(snap.accounts)
     member_pairs = sorted((a, u) for a, us in snap.members.items() for u in us)
     stitched = {raw: user for raw, user in snap.user_of.items() if raw != user}
-    tables = {
+    return {
         "map": pa.table(
             {
                 "raw_id": pa.array(list(stitched), _STR),
@@ -220,6 +220,12 @@ def upload(con: ibis.BaseBackend, snap: Snapshot) -> Uploaded:
             }
         ),
     }
+
+
+def upload(con: ibis.BaseBackend, snap: Snapshot) -> Uploaded:
+    """Send the snapshot to ``con`` as temporary tables (Arrow, one bulk load per table)."""
+    prefix = f"bh_{uuid.uuid4().hex[:10]}"
+    tables = snapshot_tables(snap)
     made: dict[str, ir.Table] = {}
     names: list[str] = []
     try:
@@ -236,7 +242,7 @@ def upload(con: ibis.BaseBackend, snap: Snapshot) -> Uploaded:
         con,
         tuple(names),
         made["map"],
-        len(stitched),
+        tables["map"].num_rows,
         made["members"],
         made["users"],
         made["accounts"],
