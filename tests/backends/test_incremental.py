@@ -22,12 +22,13 @@ import pytest
 from test_engine_support import comparable, sentences
 
 from beachhead.engine import evaluate
-from beachhead.engine.incremental import IncrementalEvaluator
+from beachhead.engine.incremental import IncrementalEvaluator, StepInfo
 from beachhead.ingest.freemail import builtin_free_mail
 from beachhead.ingest.segment import normalize
 from beachhead.rules.clock import clock_of
 from beachhead.rules.load import load_text
 from beachhead.rules.model import Config
+from beachhead.rules.result import Evaluation
 from beachhead.store.events import EventStore
 from beachhead.store.events_duckdb import DuckDBEventStore
 from beachhead.store.events_postgres import PostgresEventStore
@@ -275,6 +276,24 @@ def test_a_failed_step_starts_the_next_one_afresh(
     assert comparable(info.evaluation) == comparable(evaluate(store, cfg, later, free_mail=mail))
 
 
+def side_by_side(
+    store: EventStore, seed: int, steps: int, *evaluators: IncrementalEvaluator
+) -> Iterator[tuple[datetime, list[StepInfo], Evaluation]]:
+    """The seeded steps of ``World(seed)`` through each of ``evaluators`` in turn, with
+    a full evaluation at each ``as_of``."""
+    cfg = config()
+    mail = frozenset(builtin_free_mail())
+    world = World(seed)
+    now = START
+    append(store, world.batch(now, 40), now)
+    for size, advance in ticks(seed, steps):
+        now += advance
+        if size:
+            append(store, world.batch(now, size), now)
+        infos = [inc.step(store, cfg, now) for inc in evaluators]
+        yield now, infos, evaluate(store, cfg, now, free_mail=mail)
+
+
 def test_pairs_and_subset_paths_agree_and_pairs_read_less(tmp_path: Path) -> None:
     """On DuckDB the same seeded steps through the pairs path and through the subset path
     (``pairs=False``) give the same evaluations, each equal to a full one; the pairs path
@@ -282,27 +301,17 @@ def test_pairs_and_subset_paths_agree_and_pairs_read_less(tmp_path: Path) -> Non
     read) and fewer over the sequence."""
     store = DuckDBEventStore(tmp_path / "events.duckdb")
     try:
-        cfg = config()
         mail = frozenset(builtin_free_mail())
-        world = World(6)
         with_pairs = IncrementalEvaluator(mail, full_share=1.0)
         without = IncrementalEvaluator(mail, full_share=1.0, pairs=False)
-        now = START
-        append(store, world.batch(now, 40), now)
         read = {"pairs": 0, "subset": 0}
-        for size, advance in ticks(6, 8):
-            now += advance
-            if size:
-                append(store, world.batch(now, size), now)
-            a = with_pairs.step(store, cfg, now)
-            b = without.step(store, cfg, now)
+        for now, (a, b), full in side_by_side(store, 6, 8, with_pairs, without):
             if a.full:
                 assert b.full
                 continue
             assert (a.path, b.path) == ("pairs", "subset")
             assert comparable(a.evaluation) == comparable(b.evaluation)
             assert sentences(a.evaluation) == sentences(b.evaluation)
-            full = evaluate(store, cfg, now, free_mail=mail)
             assert comparable(a.evaluation) == comparable(full)
             assert a.events <= b.events, (now, a.events, b.events)
             read["pairs"] += a.events

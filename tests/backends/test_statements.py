@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 from test_engine_support import comparable, sentences
-from test_incremental import START, World, append, config, ticks
+from test_incremental import START, World, append, config, side_by_side
 
 import beachhead.engine.statements as statements
-from beachhead.engine import evaluate
 from beachhead.engine.incremental import IncrementalEvaluator
 from beachhead.ingest.freemail import builtin_free_mail
 from beachhead.store.events_duckdb import DuckDBEventStore
@@ -38,21 +37,11 @@ def test_prepared_steps_equal_full_and_unprepared_ones(
     monkeypatch.setattr(statements, "RENEW", renew)
     store = DuckDBEventStore(tmp_path / "events.duckdb")
     try:
-        cfg = config()
         mail = frozenset(builtin_free_mail())
-        world = World(3)
         prepared = IncrementalEvaluator(mail, full_share=1.0)
         plain = IncrementalEvaluator(mail, full_share=1.0, prepared_steps=False)
-        now = START
-        append(store, world.batch(now, 40), now)
         made = []
-        for size, advance in ticks(3, 9):
-            now += advance
-            if size:
-                append(store, world.batch(now, size), now)
-            a = prepared.step(store, cfg, now)
-            b = plain.step(store, cfg, now)
-            full = evaluate(store, cfg, now, free_mail=mail)
+        for now, (a, b), full in side_by_side(store, 3, 9, prepared, plain):
             assert comparable(a.evaluation) == comparable(b.evaluation) == comparable(full), now
             assert sentences(a.evaluation) == sentences(full)
             if not a.full:
