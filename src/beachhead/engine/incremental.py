@@ -418,8 +418,15 @@ class IncrementalEvaluator:
         table = build_pairs(con, prepared, pp, snap, as_of)
         columns = read_columns(prepared, pp, schema.names)
         history = read_history(con, config, as_of, columns, seq)
-        # the steps' statements with the checkpoint, as the pairs: prepared once here
-        self._statements(con, prepared, pp, columns, pair_window(config) is not None)
+        # the steps' statements with the checkpoint, as the pairs: prepared once here,
+        # with the members' traits the account level reads
+        stmts = self._statements(con, prepared, pp, columns, pair_window(config) is not None)
+        keys = member_traits(config)
+        if stmts is not None and stmts.keeps_members(keys):
+            # loaded afresh: the identity may have moved in ways no step's delta carried
+            # (a step that fell back to this full round after advancing it)
+            stmts.member_json = None
+            stmts.member_traits(snap, keys, set(), set())
         return Pairs(table, schema, columns, history)
 
     def step(self, store_or_backend: Any, config: Config, as_of: datetime) -> StepInfo:
@@ -643,15 +650,18 @@ class IncrementalEvaluator:
             full_accounts = accounts if light else acc_ids
             level_snap = identity_of(snap, (), {}, accounts=acc_ids, member_accounts=full_accounts)
             keys = member_traits(config)
-            if keys:  # member distinct_values read these traits of every member
-                members = {u for a in full_accounts for u in snap.members.get(a, ())}
+            members = {u for a in full_accounts for u in snap.members.get(a, ())} if keys else set()
+            kept_members = stmts is not None and stmts.keeps_members(keys)
+            if keys and not kept_members:  # member distinct_values read these traits
                 level_snap.users = {
                     u: {k: t[k] for k in keys if k in t}
                     for u in members
                     if (t := snap.users.get(u)) is not None
                 }
             if stmts is not None:
-                stmts.identity_of("l", level_snap)
+                if kept_members:  # every user's, kept in the statements' table
+                    stmts.member_traits(snap, keys, members, delta.users)
+                stmts.identity_of("l", level_snap, users=not kept_members)
                 stmts.pairs_rows(of_accounts(table, full_accounts))
                 level = stmts.run_level(cutoff)
             else:

@@ -42,7 +42,7 @@ from beachhead.engine.prepared import (
     _quote,
     ts_sql,
 )
-from beachhead.engine.snapshot import duckdb_arrow, snapshot_tables
+from beachhead.engine.snapshot import _dumps, duckdb_arrow, snapshot_tables
 from beachhead.ingest.identity import Snapshot
 
 RENEW = 200  # steps between fresh tables (the deleted rows' versions go with them)
@@ -71,6 +71,10 @@ class StepStatements:
         self.windowed = windowed  # the pair partials read the account window only
         self.uses = 0
         self.closed = False
+        # the level's users table as every user's member traits, kept across steps
+        # (``member_traits``): user -> the JSON in the table, and the keys it holds
+        self.member_json: dict[str, str] | None = None
+        self.member_keys: frozenset[str] = frozenset()
         self.prefix = f"bh_step_{uuid.uuid4().hex[:8]}"
         self.tables: list[str] = []
         self.views: list[str] = []
@@ -162,6 +166,13 @@ class StepStatements:
             self.prepared.users_fetch,
             names("u", **{T_EVENTS: self.events, T_LEVEL: self.level}),
         )
+        # the account level reads user rows only through its members join (one LEFT JOIN
+        # of the users table): rows of users outside the cut's members are never read,
+        # so the table can hold every user's member traits (``keeps_members``)
+        level = self.pp.level_sql
+        self.members_join_only = (
+            level.count(f'"{T_USERS}"') == 1 and f'LEFT OUTER JOIN "{T_USERS}"' in level
+        )
         self.with_as_of = {
             self.q_pairs: AS_OF_TS in self.pp.pairs_sql,
             self.q_level: AS_OF_TS in self.pp.level_sql,
@@ -215,10 +226,73 @@ class StepStatements:
         for table in (self.events, self.pairs, self.level):
             self._run(f"DELETE FROM {_quote(table)}")
 
-    def identity_of(self, which: str, snap: Snapshot) -> None:
-        """The identity cut one statement reads (``which``: p, l or u)."""
+    def identity_of(self, which: str, snap: Snapshot, users: bool = True) -> None:
+        """The identity cut one statement reads (``which``: p, l or u); without
+        ``users``, its users table is left as it is (``member_traits`` keeps it)."""
         for key, data in snapshot_tables(snap).items():
-            self._fill(self.identity[which][key], data)
+            if users or key != "users":
+                self._fill(self.identity[which][key], data)
+
+    def keeps_members(self, keys: frozenset[str]) -> bool:
+        """Can the level's users table keep every user's member traits (``keys``)?"""
+        return bool(keys) and self.members_join_only
+
+    def member_traits(
+        self, snap: Snapshot, keys: frozenset[str], members: set[str], changed: set[str]
+    ) -> None:
+        """The level's users table brought up to date: every user's ``keys`` traits as
+        JSON, loaded once (the first call, or other keys) and then rewritten only for
+        ``changed`` users (the identity delta's) and ``members`` it lacks. At 10M events,
+        1% of the users acted, this replaced building and loading 26k members' rows
+        (0.1 s) at every step."""
+        table = self.identity["l"]["users"]
+        known = self.member_json
+        if known is None or keys != self.member_keys:
+            self._run(f"DELETE FROM {_quote(table)}")
+            known = self.member_json = {}
+            self.member_keys = keys
+            stale = set(snap.users)
+        else:
+            stale = changed | (members - known.keys())
+        rows: dict[str, str | None] = {}
+        for u in stale:
+            t = snap.users.get(u)
+            j = None if t is None else _dumps({k: t[k] for k in keys if k in t})
+            if known.get(u) != j:
+                rows[u] = j
+        if not rows:
+            return
+        ids = sorted(rows)
+        old = [u for u in ids if u in known]
+        if old:
+            view = f"{table}_gone"
+            self.raw.register(view, pa.table({"id": pa.array(old, pa.string())}))
+            try:
+                self._run(
+                    f"DELETE FROM {_quote(table)} WHERE user_id IN (SELECT id FROM {_quote(view)})"
+                )
+            finally:
+                self.raw.unregister(view)
+        new = [u for u in ids if rows[u] is not None]
+        data = pa.table(
+            {
+                "user_id": pa.array(new, pa.string()),
+                "u_traits": pa.array([rows[u] for u in new], pa.string()),
+                "primary_account": pa.array([None] * len(new), pa.string()),
+            }
+        )
+        view = f"{table}_in"
+        self.raw.register(view, data)
+        try:
+            self._run(f"INSERT INTO {_quote(table)} BY NAME SELECT * FROM {_quote(view)}")
+        finally:
+            self.raw.unregister(view)
+        for u in ids:
+            j = rows[u]
+            if j is None:
+                known.pop(u, None)
+            else:
+                known[u] = j
 
     def pairs_rows(self, data: pa.Table) -> None:
         self._fill(self.pairs, data)
