@@ -204,6 +204,9 @@ class StepStatements:
 
     def _fill(self, table: str, data: pa.Table) -> None:
         self._run(f"DELETE FROM {_quote(table)}")
+        self._append(table, data)
+
+    def _append(self, table: str, data: pa.Table) -> None:
         if not data.num_rows:
             return
         view = f"{table}_in"
@@ -275,20 +278,14 @@ class StepStatements:
             finally:
                 self.raw.unregister(view)
         new = [u for u in ids if rows[u] is not None]
-        if new:
-            data = pa.table(
-                {
-                    "user_id": pa.array(new, pa.string()),
-                    "u_traits": pa.array([rows[u] for u in new], pa.string()),
-                    "primary_account": pa.array([None] * len(new), pa.string()),
-                }
-            )
-            view = f"{table}_in"
-            self.raw.register(view, data)
-            try:
-                self._run(f"INSERT INTO {_quote(table)} BY NAME SELECT * FROM {_quote(view)}")
-            finally:
-                self.raw.unregister(view)
+        data = pa.table(
+            {
+                "user_id": pa.array(new, pa.string()),
+                "u_traits": pa.array([rows[u] for u in new], pa.string()),
+                "primary_account": pa.array([None] * len(new), pa.string()),
+            }
+        )
+        self._append(table, data)
         for u in ids:
             j = rows[u]
             if j is None:
