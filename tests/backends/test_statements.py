@@ -15,6 +15,7 @@ from test_incremental import START, World, _iso, append, config, side_by_side
 import beachhead.engine.statements as statements
 from beachhead.engine import evaluate
 from beachhead.engine.incremental import IncrementalEvaluator
+from beachhead.engine.prepared import AS_OF_US
 from beachhead.ingest.freemail import builtin_free_mail
 from beachhead.rules.load import load_text
 from beachhead.store.events_duckdb import DuckDBEventStore
@@ -170,5 +171,51 @@ def test_the_kept_member_traits_follow_every_change(tmp_path: Path) -> None:
         append(store, [msg("track", now, userId="u1", event="X")], now)
         assert step(inc, now) == {"beta"}
         assert inc.kept.member_json["u0"] == '{"department":"hr"}'
+    finally:
+        store.close()
+
+
+RELATIVE_CONFIG = """version: 1
+pqls:
+  - {key: fresh, name: Fresh, motion: custom, level: user, priority: 1,
+     when: {trait: user.signed_up_at, after: 30d ago}}
+  - {key: team, name: Team, motion: custom, level: account, priority: 1,
+     when: {metric: active_users, within: 30d, gte: 2}}
+"""
+
+
+def test_a_trait_compared_with_a_relative_time_is_a_parameter_too(tmp_path: Path) -> None:
+    """A trait compared with ``30d ago`` compiles to the as_of in microseconds (the other
+    as_of placeholder): its statement takes it as a parameter, a full round can make the
+    statements, and a step at the same as_of matches a full evaluation. (The statements
+    once substituted the timestamp placeholder only, and every full round failed.)"""
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    cfg = load_text(RELATIVE_CONFIG)
+    mail = frozenset(builtin_free_mail())
+    try:
+        world = World(8)
+        raws = world.batch(START, 40)
+        for i, signed in enumerate(("2026-02-20T00:00:00Z", "2026-01-01T00:00:00Z")):
+            raws.append(
+                {
+                    "type": "identify",
+                    "userId": f"u{i}",
+                    "messageId": f"s{i}",
+                    "timestamp": _iso(START - DAY),
+                    "traits": {"signed_up_at": signed},
+                }
+            )
+        append(store, raws, START)
+        inc = IncrementalEvaluator(mail, full_share=1.0)
+        first = inc.step(store, cfg, START)
+        assert first.full and "u0" in {m.entity_id for m in first.evaluation.matches}
+        assert inc.kept is not None
+        used = {p[0] for args in inc.kept.as_of_args.values() for p in args}
+        assert AS_OF_US in used
+        append(store, world.batch(START, 3), START)
+        info = inc.step(store, cfg, START)
+        assert (info.full, info.path) == (False, "pairs"), info.reason
+        full = evaluate(store, cfg, START, free_mail=mail)
+        assert comparable(info.evaluation) == comparable(full)
     finally:
         store.close()

@@ -23,16 +23,18 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 import ibis
 import pyarrow as pa
 
+from beachhead.engine.isotime import micros
 from beachhead.engine.pairs import T_PAIRS, PairPlan
 from beachhead.engine.prepared import (
     AS_OF_TS,
+    AS_OF_US,
     T_ACCOUNTS,
     T_EVENTS,
     T_LEVEL,
@@ -46,6 +48,13 @@ from beachhead.engine.prepared import (
 from beachhead.engine.snapshot import _dumps, duckdb_arrow, snapshot_tables
 from beachhead.ingest.identity import Snapshot
 
+# Each as_of placeholder of the compiled templates (``prepared.PreparedEvaluation.sql``
+# replaces them with literals): its parameter's type and its value at an as_of
+_Param = tuple[str, str, Callable[[datetime], str]]
+_AS_OF: tuple[_Param, ...] = (
+    (AS_OF_TS, "TIMESTAMP", ts_sql),
+    (AS_OF_US, "BIGINT", lambda t: str(micros(t))),
+)
 RENEW = 200  # steps between fresh tables (the deleted rows' versions go with them)
 _IDENTITY = {"map": T_MAP, "members": T_MEMBERS, "users": T_USERS, "accounts": T_ACCOUNTS}
 # the identity cut each statement reads: the touched users' (pairs), the accounts' (level
@@ -80,6 +89,7 @@ class StepStatements:
         self.tables: list[str] = []
         self.views: list[str] = []
         self.statements: list[str] = []
+        self.as_of_args: dict[str, tuple[_Param, ...]] = {}  # per statement (``_prepare``)
         try:
             self._make()
         except BaseException:
@@ -110,12 +120,16 @@ class StepStatements:
             self.raw.unregister(view)
 
     def _prepare(self, label: str, template: str, names: dict[str, str], head: str = "") -> str:
-        sql = template.replace(AS_OF_TS, "CAST($1 AS TIMESTAMP)")
-        for placeholder, name in names.items():
-            sql = sql.replace(f'"{placeholder}"', _quote(name))
+        """``PREPARE`` a template over ``names``, each ``as_of`` placeholder it holds a
+        parameter (in ``_AS_OF`` order; ``_execute`` passes them)."""
+        used = tuple(p for p in _AS_OF if p[0] in template)
+        for i, (placeholder, type_, _value) in enumerate(used, 1):
+            template = template.replace(placeholder, f"CAST(${i} AS {type_})")
+        sql = self.prepared.sql(template, _EPOCH, names)  # names only: no as_of is left
         stmt = self.name(f"q_{label}")
         self._run(f"PREPARE {stmt} AS {head}{sql}")
         self.statements.append(stmt)
+        self.as_of_args[stmt] = used
         return stmt
 
     def _make(self) -> None:
@@ -149,10 +163,8 @@ class StepStatements:
             return out
 
         level_names = names("l", **{T_PAIRS: self.pairs})
-        level_select = self.pp.level_sql
-        for placeholder, name in level_names.items():
-            level_select = level_select.replace(f'"{placeholder}"', _quote(name))
-        self.level = self._table_from("level", level_select.replace(AS_OF_TS, ts_sql(_EPOCH)))
+        level_select = self.prepared.sql(self.pp.level_sql, _EPOCH, level_names)
+        self.level = self._table_from("level", level_select)
         self.q_pairs = self._prepare(
             "pairs", self.pp.pairs_sql, names("p", **{T_EVENTS: read_by_pairs})
         )
@@ -174,12 +186,6 @@ class StepStatements:
         self.members_join_only = (
             level.count(f'"{T_USERS}"') == 1 and f'LEFT OUTER JOIN "{T_USERS}"' in level
         )
-        self.with_as_of = {
-            self.q_pairs: AS_OF_TS in self.pp.pairs_sql,
-            self.q_level: AS_OF_TS in self.pp.level_sql,
-            self.q_accounts: AS_OF_TS in self.prepared.accounts_fetch,
-            self.q_users: AS_OF_TS in self.prepared.users_fetch,
-        }
 
     def fits(
         self, con: ibis.BaseBackend, prepared: PreparedEvaluation, pp: PairPlan, columns: list[str]
@@ -297,8 +303,8 @@ class StepStatements:
         self._fill(self.pairs, data)
 
     def _execute(self, stmt: str, as_of: datetime) -> str:
-        arg = f"({ts_sql(as_of)})" if self.with_as_of[stmt] else ""
-        return f"EXECUTE {stmt}{arg}"
+        args = ", ".join(value(as_of) for _p, _t, value in self.as_of_args[stmt])
+        return f"EXECUTE {stmt}({args})" if args else f"EXECUTE {stmt}"
 
     def run_pairs(self, as_of: datetime) -> pa.Table:
         return duckdb_arrow(self.raw, self._execute(self.q_pairs, as_of))
