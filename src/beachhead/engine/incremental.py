@@ -425,8 +425,7 @@ class IncrementalEvaluator:
         if stmts is not None and stmts.keeps_members(keys):
             # loaded afresh: the identity may have moved in ways no step's delta carried
             # (a step that fell back to this full round after advancing it)
-            stmts.member_json = None
-            stmts.member_traits(snap, keys, set(), set())
+            stmts.member_traits(snap, keys, set(), set(), reload=True)
         return Pairs(table, schema, columns, history)
 
     def step(self, store_or_backend: Any, config: Config, as_of: datetime) -> StepInfo:

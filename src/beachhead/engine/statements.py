@@ -248,16 +248,21 @@ class StepStatements:
         return bool(keys) and self.members_join_only
 
     def member_traits(
-        self, snap: Snapshot, keys: frozenset[str], members: set[str], changed: set[str]
+        self,
+        snap: Snapshot,
+        keys: frozenset[str],
+        members: set[str],
+        changed: set[str],
+        reload: bool = False,
     ) -> None:
         """The level's users table brought up to date: every user's ``keys`` traits as
-        JSON, loaded once (the first call, or other keys) and then rewritten only for
+        JSON, loaded once (the first call, ``reload``, or other keys) and then rewritten only for
         ``changed`` users (the identity delta's) and ``members`` it lacks. At 10M events,
         1% of the users acted, this replaced building and loading 26k members' rows
         (0.1 s) at every step."""
         table = self.identity["l"]["users"]
         known = self.member_json
-        if known is None or keys != self.member_keys:
+        if known is None or reload or keys != self.member_keys:
             self._run(f"DELETE FROM {_quote(table)}")
             known = self.member_json = {}
             self.member_keys = keys
