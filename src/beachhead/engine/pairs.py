@@ -59,7 +59,7 @@ from beachhead.engine.snapshot import Uploaded, duckdb_arrow
 from beachhead.ingest.identity import Snapshot
 from beachhead.rules.memo import Bounded
 from beachhead.rules.model import Aggregate, Config, Level
-from beachhead.rules.plan import FeatureKind, plan
+from beachhead.rules.plan import Feature, FeatureKind, plan
 
 T_PAIRS = "bhq__pairs"
 _STR = pa.string()
@@ -335,6 +335,11 @@ def pair_window(config: Config) -> timedelta | None:
     feats = stream_features(plan(config).features_of(Level.ACCOUNT))
     if any(f.within is None for f in feats):
         return None
+    return _widest(feats)
+
+
+def _widest(feats: Iterable[Feature]) -> timedelta:
+    """The widest window among ``feats`` (0 when none has one)."""
     return max((f.within for f in feats if f.within is not None), default=timedelta(0))
 
 
@@ -363,8 +368,7 @@ def history_events(config: Config) -> frozenset[str] | None:
 def history_reach(config: Config) -> timedelta:
     """The widest window of any stream feature, of either level."""
     p = plan(config)
-    feats = stream_features(p.features_of(Level.USER) + p.features_of(Level.ACCOUNT))
-    return max((f.within for f in feats if f.within is not None), default=timedelta(0))
+    return _widest(stream_features(p.features_of(Level.USER) + p.features_of(Level.ACCOUNT)))
 
 
 # How far before the windows' reach a history's cut is put, and how much further the
