@@ -6,7 +6,11 @@ evaluation, no change without its alert.
 
 Matching, for every ``alerts:`` entry of the config: ``on`` equals the event's type; when
 ``pqls`` is given the event's PQL is in it; when ``touch`` is given the event's touch is in
-it. Each of the entry's targets (``slack``, ``webhook``; an entry may have both) gets a row.
+it. Each of the entry's targets (``slack``, ``webhook``; an entry may have both) gets a row,
+unless an earlier entry already queued the event for the same destination (the same kind
+and URL, as written): one event goes to one destination once, as the first matching entry
+in the file says (alone or in its digest). Without that, a broad alert and a filtered one
+to the same endpoint would send one event twice under two idempotency keys.
 
 Keys and timing:
 
@@ -74,6 +78,40 @@ def targets_of(index: int, alert: Alert) -> list[tuple[str, str, dict[str, Any]]
     return out
 
 
+def destination(kind: str, target: dict[str, Any]) -> tuple[str, str]:
+    """Where a target sends: its kind and URL as written (``${NAME}`` unresolved)."""
+    return kind, str(target["webhook_url"] if kind == "slack" else target["url"])
+
+
+def alert_warnings(config: Config) -> list[str]:
+    """What ``beachhead check`` warns about in ``alerts:``: an entry sending where an
+    earlier one sends (an event both match goes once, as the earlier says), and filters
+    that can never match (a ``stage_changed`` event has no PQL and no touch)."""
+    out: list[str] = []
+    first: dict[tuple[str, str], str] = {}
+    for index, alert in enumerate(config.alerts):
+        name = alert.name or f"alerts[{index}]"
+        if str(alert.on) == "stage_changed":
+            filters = [
+                k for k, v in (("pqls", alert.pqls), ("touch", alert.touch)) if v is not None
+            ]
+            if filters:
+                out.append(
+                    f"{name}: a stage_changed event has no PQL and no touch, so its "
+                    f"{' and '.join(filters)} filter never matches and the alert never fires"
+                )
+        for _key, kind, target in targets_of(index, alert):
+            where = destination(kind, target)
+            if where in first:
+                out.append(
+                    f"{name}: sends to the same {kind} URL as {first[where]}; an event both "
+                    f"match is sent there once, as {first[where]} says"
+                )
+            else:
+                first[where] = name
+    return out
+
+
 def window_of(now: datetime, span: timedelta) -> tuple[datetime, datetime]:
     """The aligned ``[start, end)`` slot of length ``span`` holding ``now`` (naive UTC)."""
     step = int(span.total_seconds())
@@ -97,10 +135,15 @@ def build_rows(
     """The outbox rows ``event`` needs under ``config`` (pure: nothing is stored)."""
     rows: list[OutboxRow] = []
     payload = orjson.dumps(event.to_dict()).decode()
+    queued: set[tuple[str, str]] = set()  # the destinations this event goes to already
     for index, alert in enumerate(config.alerts):
         if not matches(alert, event):
             continue
         for target_key, kind, target in targets_of(index, alert):
+            where = destination(kind, target)
+            if where in queued:
+                continue
+            queued.add(where)
             bundle_seconds: int | None = None
             window_end: datetime | None = None
             if alert.bundle is not None:
