@@ -175,11 +175,16 @@ def check(config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = Forma
         else:
             typer.echo(f"{n} error{'s' if n != 1 else ''} in {path}", err=True)
         raise typer.Exit(1) from None
+    from beachhead.alerts.outbox import alert_warnings
+
     summary = _summary(cfg)
-    for name in _unset_env(cfg):
-        typer.echo(f"warning: environment variable {name} is not set (used by alerts)", err=True)
+    warnings = [
+        f"environment variable {name} is not set (used by alerts)" for name in _unset_env(cfg)
+    ] + alert_warnings(cfg)
+    for text in warnings:
+        typer.echo(f"warning: {text}", err=True)
     if fmt is Format.json:
-        typer.echo(orjson.dumps({"file": str(path), **summary}).decode())
+        typer.echo(orjson.dumps({"file": str(path), **summary, "warnings": warnings}).decode())
         return
     _table(path, summary)
 

@@ -95,6 +95,27 @@ def test_check_warns_about_unset_env(cli: CliRunner, tmp_path: Path) -> None:
     assert "BH_TEST_UNSET_HOOK is not set" in r.stderr
 
 
+def test_check_warns_about_alerts_that_repeat_or_never_fire(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "beachhead.yml").write_text(
+        "alerts:\n"
+        "  - {on: qualified, webhook: {url: 'http://127.0.0.1:9/crm'}}\n"
+        "  - {on: qualified, touch: [high], webhook: {url: 'http://127.0.0.1:9/crm'}}\n"
+        "  - {on: qualified, slack: {webhook_url: 'http://127.0.0.1:9/crm'}}\n"
+        "  - {on: stage_changed, touch: [high], webhook: {url: 'http://127.0.0.1:9/s'}}\n"
+        "  - {on: stage_changed, webhook: {url: 'http://127.0.0.1:9/s2'}}\n"
+    )
+    r = invoke(cli, "check", "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    want = [
+        "alerts[1]: sends to the same webhook URL as alerts[0]; an event both match is sent "
+        "there once, as alerts[0] says",
+        "alerts[3]: a stage_changed event has no PQL and no touch, so its touch filter never "
+        "matches and the alert never fires",
+    ]
+    assert json.loads(r.stdout)["warnings"] == want
+    assert r.stderr.splitlines() == [f"warning: {w}" for w in want]
+
+
 def test_check_without_a_file(cli: CliRunner) -> None:
     r = invoke(cli, "check")
     assert r.exit_code == 1
