@@ -236,7 +236,10 @@ class DefinitionChecks(ConditionChecks):
                 else None
             )
             cooldown = (
-                self.duration(f["cooldown"], join(path, "cooldown")) if "cooldown" in f else None
+                # 0d: no cooldown (a new one may follow at the next evaluation)
+                self.duration(f["cooldown"], join(path, "cooldown"), allow_zero=True)
+                if "cooldown" in f
+                else None
             )
             ok &= ("expires_after" not in f or expires is not None) and (
                 "cooldown" not in f or cooldown is not None

@@ -173,9 +173,9 @@ class ShapeChecks:
             return None
         return s
 
-    def duration(self, node: Y, path: str) -> Duration | None:
+    def duration(self, node: Y, path: str, allow_zero: bool = False) -> Duration | None:
         try:
-            return durations.parse_duration(node.value)
+            return durations.parse_duration(node.value, allow_zero)
         except ValueError as exc:
             self.error(node, path, str(exc))
             return None

@@ -33,15 +33,16 @@ def _delta(amount: str, unit: str) -> timedelta:
     return timedelta(**{_UNITS[unit]: int(amount)})
 
 
-def parse_duration(text: object) -> Duration:
-    """``"7d"`` -> ``Duration(text="7d", delta=7 days)``; the span must be positive."""
+def parse_duration(text: object, allow_zero: bool = False) -> Duration:
+    """``"7d"`` -> ``Duration(text="7d", delta=7 days)``; the span must be positive (or
+    zero, with ``allow_zero``: a ``cooldown: 0d`` means none)."""
     if not isinstance(text, str) or isinstance(text, bool):
         raise ValueError(f"expected {DURATION_HINT}, got {text!r}")
     m = _DURATION.match(text.strip())
     if not m:
         raise ValueError(f"expected {DURATION_HINT}, got {text!r}")
     delta = _delta(m.group(1), m.group(2))
-    if delta <= timedelta(0):
+    if delta < timedelta(0) or (delta == timedelta(0) and not allow_zero):
         raise ValueError(f"expected a positive duration, got {text!r}")
     return Duration(text=text.strip(), delta=delta)
 

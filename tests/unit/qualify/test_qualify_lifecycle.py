@@ -140,6 +140,21 @@ def test_cooldown_blocks_then_allows(config: Config) -> None:
     assert [q.qualified_at for q in r8.created] == [day(8)]
 
 
+def test_zero_cooldown_allows_the_next_evaluation_only(config: Config) -> None:
+    zero = load_text(CONFIG.replace("cooldown: 3d", "cooldown: 0d"))
+    m = [("ftp", "u1", "acme")]
+    _, prior = step(zero, lc.Prior(), day(0), m, {"acme": "free"})
+    r5, prior = step(zero, prior, day(5), m, {"acme": "free"})  # expires at day 5
+    assert [q.status for q in r5.updated] == ["expired"] and r5.created == []
+    r6, _ = step(zero, prior, day(6), m, {"acme": "free"})
+    assert [q.qualified_at for q in r6.created] == [day(6)]
+
+
+def test_zero_expiry_is_refused() -> None:
+    with pytest.raises(Exception, match="expires_after: expected a positive duration"):
+        load_text(CONFIG.replace("expires_after: 5d", "expires_after: 0d"))
+
+
 @pytest.mark.parametrize(
     ("stage_now", "plan_now", "status", "why"),
     [

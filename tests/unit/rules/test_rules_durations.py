@@ -37,6 +37,15 @@ def test_bad_durations(text: object) -> None:
         parse_duration(text)
 
 
+def test_zero_only_where_allowed() -> None:
+    # cooldown: 0d means no cooldown; a window or an expiry of zero means nothing
+    assert parse_duration("0d", allow_zero=True).delta == timedelta(0)
+    with pytest.raises(ValueError, match="positive duration"):
+        parse_duration("0d")
+    with pytest.raises(ValueError, match="duration"):
+        parse_duration("-1d", allow_zero=True)
+
+
 def test_equal_spans_are_equal_durations() -> None:
     assert parse_duration("2w") == parse_duration("14d")
     assert hash(parse_duration("24h")) == hash(parse_duration("1d"))
