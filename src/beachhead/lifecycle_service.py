@@ -427,8 +427,9 @@ def run_evaluation(
 
 def _going_back(as_of: datetime, latest: datetime) -> str:
     return (
-        f"--as-of {iso(as_of)} is before the latest recorded evaluation ({iso(latest)}); "
-        "use --dry-run to look at the past"
+        f"{iso(as_of)} is before the latest recorded evaluation ({iso(latest)}): recorded "
+        "evaluations go forward in time (--as-of, default now); use --dry-run to look at "
+        "the past"
     )
 
 

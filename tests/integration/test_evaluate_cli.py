@@ -146,6 +146,7 @@ def test_evaluate_json_shape_idempotence_and_going_back(env: dict[str, str]) -> 
         (["evaluate", "--replay-from", "2026-03-09", "--as-of", "2026-03-01"], "is after"),
         (["qualifications", "--status", "won"], "--status"),
         (["evaluate", "--config", "/nonexistent/beachhead.yml"], "no such file"),
+        (["qualifications", "--config", "/nonexistent/beachhead.yml"], "no such file"),
     ],
 )
 def test_bad_input_exits_with_one_line(
@@ -155,6 +156,16 @@ def test_bad_input_exits_with_one_line(
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], proc.stderr
+
+
+def test_qualifications_reads_the_definitions(bare_env: dict[str, str], tmp_path: Path) -> None:
+    """Like every command, ``qualifications`` refuses a broken definitions file."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text("pqls:\n  - key: a\n    level: account\n    when: {event: X, within: 7days}\n")
+    proc = cli({**bare_env, "BEACHHEAD_CONFIG": str(bad)}, "qualifications", check=False)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "bad.yml:4:" in lines[0] and "within" in lines[0], proc.stderr
 
 
 @pytest.mark.slow

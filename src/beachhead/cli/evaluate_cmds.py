@@ -52,6 +52,19 @@ def _config_path(settings: Settings) -> str:
     return str(path.resolve())
 
 
+def inbox_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows as the inbox shows them (definitions.md): per entity its highest-priority
+    qualification first (ties by PQL key) with the entity's others right after it; the
+    entities by that first one's priority, then PQL key, then id. (The JSON stays sorted
+    by PQL, then entity, as interfaces.md says.)"""
+    by_entity: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        by_entity.setdefault((r["level"], r["entity_id"]), []).append(r)
+    groups = [sorted(g, key=lambda r: (-r["priority"], r["pql"])) for g in by_entity.values()]
+    groups.sort(key=lambda g: (-g[0]["priority"], g[0]["pql"], g[0]["entity_id"]))
+    return [r for g in groups for r in g]
+
+
 def _table(rows: list[dict[str, Any]], title: str) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -61,11 +74,22 @@ def _table(rows: list[dict[str, Any]], title: str) -> None:
         console.print(f"{title}: none", markup=False, highlight=False)
         return
     table = Table(
-        "pql", "entity", "account", "status", "touch", "team", "rep", "qualified", "", title=title
+        "pql",
+        "priority",
+        "entity",
+        "account",
+        "status",
+        "touch",
+        "team",
+        "rep",
+        "qualified",
+        "",
+        title=title,
     )
-    for r in rows:
+    for r in inbox_order(rows):
         table.add_row(
             r["pql"],
+            str(r["priority"]),
             r["entity_id"],
             r["account_id"] or "",
             r["status"],
@@ -175,13 +199,21 @@ def qualifications(
     data: DataOpt = None,
     fmt: FormatOpt = Format.table,
 ) -> None:
-    """The inbox from the command line: every qualification, or those of --status/--pql."""
+    """The inbox from the command line: every qualification, or those of --status/--pql.
+
+    The table is in inbox order (per entity the highest priority first, its other
+    qualifications beside it); the JSON is sorted by PQL, then entity. The definitions
+    are read (and a bad file is an error), as by every command."""
     from beachhead.config import load_settings
-    from beachhead.lifecycle_service import list_qualifications, qualification_json
+    from beachhead.lifecycle_service import list_qualifications, qualification_json, read_config
     from beachhead.runtime import ServiceError
     from beachhead.store.state import StateStore
 
     settings = load_settings(config, data)
+    try:
+        read_config(_config_path(settings))
+    except ServiceError as exc:
+        raise fail(str(exc)) from exc
     if settings.embedded:
         settings.data.mkdir(parents=True, exist_ok=True)
     try:
