@@ -230,7 +230,7 @@ def make_book(
             book.add_load(q.rep)
         elif q.waiting and q.team is not None:
             book.waiting.append(
-                Waiting(q.id, q.team, q.owner, (q.qualified_at, -q.priority, q.pql, q.entity_id))
+                Waiting(q.id, q.team, q.owner, (-q.priority, q.qualified_at, q.pql, q.entity_id))
             )
     return book
 

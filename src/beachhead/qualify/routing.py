@@ -15,7 +15,7 @@ comes back with the sentence that explains it, so the history can say *why*.
   owner when the owner is a rep of the team and not away (capacity does not keep an owner
   from their own account), otherwise the team's strategy among reps under capacity and
   not away. When nobody has room the qualification waits for a rep; ``drain`` assigns
-  waiting ones, oldest first, whenever room opens.
+  waiting ones, highest priority first (then oldest), whenever room opens.
 
 Choices where the spec is silent (also in docs): capacity counts every open qualification
 assigned to the rep (any team); round-robin with weights walks a cycle in which each rep
@@ -158,12 +158,13 @@ class Assignment:
 
 @dataclass
 class Waiting:
-    """A qualification in a team queue waiting for a rep (drained oldest first)."""
+    """A qualification in a team queue waiting for a rep (drained by ``order``: the
+    highest priority first, then the oldest, as the inbox orders work)."""
 
     id: str
     team: str
     owner: str | None
-    order: tuple[Any, ...]  # sort key: (qualified_at, -priority, pql, entity_id)
+    order: tuple[Any, ...]  # sort key: (-priority, qualified_at, pql, entity_id)
     rule: str = ""
 
 
@@ -244,7 +245,8 @@ class RoutingBook:
         return Assignment(ASSIGNED, team.key, rep, rule)
 
     def drain(self) -> list[tuple[Waiting, Assignment]]:
-        """Assign waiting qualifications, oldest first, while some rep of their team has room."""
+        """Assign waiting qualifications, the highest priority first and then the oldest,
+        while some rep of their team has room."""
         done: list[tuple[Waiting, Assignment]] = []
         still: list[Waiting] = []
         for item in sorted(self.waiting, key=lambda w: w.order):

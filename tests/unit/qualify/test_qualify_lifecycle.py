@@ -140,6 +140,23 @@ def test_cooldown_blocks_then_allows(config: Config) -> None:
     assert [q.qualified_at for q in r8.created] == [day(8)]
 
 
+def test_the_queue_drains_the_highest_priority_first(config: Config) -> None:
+    """Both reps full; a free user's PQL (priority 10) waits, then an account's (20);
+    when one slot opens the account's goes first, though it waited less."""
+    stages = {"acme": "free", "acme2": "free", "zeta": "free", "beta": "free"}
+    m = [("ftp", "u1", "acme"), ("big", "zeta", "zeta")]
+    _, prior = step(config, lc.Prior(), day(0), m, stages)
+    m.append(("ftp", "u2", "acme2"))
+    _, prior = step(config, prior, day(1), m, stages)
+    m.append(("big", "beta", "beta"))
+    r2, prior = step(config, prior, day(2), m, stages)
+    waiting = sorted((q.entity_id, q.status, q.rep) for q in r2.open_after if q.rep is None)
+    assert waiting == [("beta", "new", None), ("u2", "new", None)]
+    r3, _ = step(config, prior, day(3), m, {**stages, "acme": "team"})  # u1 converts
+    reps = {q.entity_id: q.rep for q in r3.open_after}
+    assert reps["beta"] == "b@x.com" and reps["u2"] is None  # b held u1
+
+
 def test_zero_cooldown_allows_the_next_evaluation_only(config: Config) -> None:
     zero = load_text(CONFIG.replace("cooldown: 3d", "cooldown: 0d"))
     m = [("ftp", "u1", "acme")]
