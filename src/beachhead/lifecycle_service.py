@@ -326,7 +326,12 @@ def enqueue_alerts(
                 alert_event(
                     type=note.type,
                     occurred_at=note.at,
-                    qualification=qualification_json(q) if q is not None else None,
+                    # is_new as evaluate says it: a `qualified` event's was just created
+                    qualification=(
+                        qualification_json(q, is_new=note.type == "qualified")
+                        if q is not None
+                        else None
+                    ),
                     pql=q.pql if q is not None else None,
                     touch=q.touch if q is not None else None,
                     account_id=note.account_id,

@@ -78,6 +78,25 @@ def targets_of(index: int, alert: Alert) -> list[tuple[str, str, dict[str, Any]]
     return out
 
 
+def slack_names(config: Config, event: AlertEvent) -> dict[str, str]:
+    """What a Slack message shows beside the keys, kept with the event: the PQL's name
+    (``pql_name``) and the rep's Slack member id (``rep_slack``, from ``teams[].reps[]
+    .slack``) for a mention. Webhook bodies do not carry them (``webhook.event_body``)."""
+    out: dict[str, str] = {}
+    pql = event.effective_pql
+    name = next((p.name for p in config.pqls if p.key == pql), None)
+    if name:
+        out["pql_name"] = name
+    rep = (event.qualification or {}).get("rep")
+    if rep:
+        ids = {
+            r.email.lower(): r.slack for t in config.teams for r in t.reps if r.slack is not None
+        }
+        if (member := ids.get(str(rep).lower())) is not None:
+            out["rep_slack"] = member
+    return out
+
+
 def destination(kind: str, target: dict[str, Any]) -> tuple[str, str]:
     """Where a target sends: its kind and URL as written (``${NAME}`` unresolved)."""
     return kind, str(target["webhook_url"] if kind == "slack" else target["url"])
@@ -134,7 +153,7 @@ def build_rows(
 ) -> list[OutboxRow]:
     """The outbox rows ``event`` needs under ``config`` (pure: nothing is stored)."""
     rows: list[OutboxRow] = []
-    payload = orjson.dumps(event.to_dict()).decode()
+    payload = orjson.dumps({**event.to_dict(), **slack_names(config, event)}).decode()
     queued: set[tuple[str, str]] = set()  # the destinations this event goes to already
     for index, alert in enumerate(config.alerts):
         if not matches(alert, event):

@@ -2,7 +2,8 @@
 
 Pure functions. ``text`` alone says everything (notifications, screen readers and
 clients without blocks show it); the blocks lay out the PQL, the entity and account,
-touch/team/rep, the evidence sentences and a button to the account in the app. This is
+touch/team/rep (the PQL by name, the rep mentioned by their Slack member id when the team
+lists one), the evidence sentences and a button to the account in the app. This is
 the same JSON ``slack_sdk.webhook.WebhookClient.send(text=..., blocks=...)`` posts.
 
 Block Kit limits respected here: 10 fields per section, 3000 characters per text,
@@ -11,12 +12,14 @@ Block Kit limits respected here: 10 fields per section, 3000 characters per text
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from beachhead.alerts import render
 
 DIGEST_MAX_ITEMS = 15
 _MAX_TEXT = 2900
+_MEMBER = re.compile(r"[A-Z0-9]{2,40}")  # a Slack member id: U01ANA, W0123ABC
 
 
 def escape(text: str) -> str:
@@ -40,15 +43,32 @@ def _fields(event: dict[str, Any]) -> list[dict[str, str]]:
             _mrkdwn(f"*From*\n{escape(str(event.get('stage_from') or 'none'))}"),
             _mrkdwn(f"*To*\n{escape(str(event.get('stage_to') or 'none'))}"),
         ]
+    pql = str(q.get("pql") or "")
+    name = event.get("pql_name")
     facts = [
-        ("PQL", q.get("pql")),
-        ("Entity", render.entity_text(q)),
-        ("Account", q.get("account_id")),
-        ("Touch", q.get("touch")),
-        ("Team", q.get("team")),
-        ("Rep", q.get("rep")),
+        ("PQL", escape(f"{name} ({pql})" if name and name != pql else pql)),
+        ("Entity", escape(render.entity_text(q))),
+        ("Account", escape(str(q.get("account_id") or ""))),
+        ("Touch", escape(str(q.get("touch") or ""))),
+        ("Team", escape(str(q.get("team") or ""))),
+        ("Rep", _rep(event, q)),
     ]
-    return [_mrkdwn(f"*{label}*\n{escape(str(value))}") for label, value in facts if value]
+    return [_mrkdwn(f"*{label}*\n{value}") for label, value in facts if value]
+
+
+def mention(event: dict[str, Any]) -> str | None:
+    """``<@U01ANA>`` for the rep's Slack member id (``teams[].reps[].slack``), when it
+    looks like one (letters and digits: anything else is shown as text, never markup)."""
+    member = event.get("rep_slack")
+    if isinstance(member, str) and _MEMBER.fullmatch(member):
+        return f"<@{member}>"
+    return None
+
+
+def _rep(event: dict[str, Any], q: dict[str, Any]) -> str:
+    rep = escape(str(q.get("rep") or ""))
+    at = mention(event)
+    return f"{at} ({rep})" if at and rep else rep
 
 
 def _evidence_block(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -84,6 +104,9 @@ def _link_block(event: dict[str, Any], public_url: str) -> dict[str, Any] | None
 def event_payload(event: dict[str, Any], public_url: str) -> dict[str, Any]:
     """The message for one alert."""
     text = escape(render.summary(event))
+    at = mention(event)
+    if at is not None:  # the rep is notified
+        text += f" {at}"
     account = _account_of(event)
     if account is not None:
         text += f" <{render.account_url(public_url, account)}|open account>"

@@ -139,3 +139,44 @@ def test_webhook_body_shapes() -> None:
     assert digest["id"] == "dg_1" and digest["count"] == 2
     assert [q["id"] for q in digest["qualifications"]] == ["q_1", "q2"]
     assert digest["window"] == {"start": "2026-03-01T00:00:00Z", "end": "2026-03-01T00:15:00Z"}
+
+
+def test_slack_names_the_pql_and_mentions_the_rep_by_member_id() -> None:
+    from beachhead.alerts.outbox import build_rows
+    from beachhead.alerts.settings import AlertSettings
+    from beachhead.rules.load import load_text
+
+    config = load_text(
+        "pqls:\n"
+        "  - {key: free_to_paid, name: Free to paid, level: user,"
+        " when: {trait: account.plan, in: [free]}}\n"
+        "teams:\n"
+        "  - key: mid_market\n"
+        "    reps: [{email: Ana@Example.com, slack: U01ANA}, {email: bo@example.com}]\n"
+        "routing: [{team: mid_market}]\n"
+        "alerts:\n"
+        "  - {on: qualified, slack: {webhook_url: 'http://127.0.0.1:9/s'}}\n"
+    )
+    [row] = build_rows(config, qualified(), datetime(2026, 3, 1), AlertSettings())
+    stored = json.loads(row.payload)
+    assert (stored["pql_name"], stored["rep_slack"]) == ("Free to paid", "U01ANA")
+    payload = slack.event_payload(stored, PUBLIC)
+    fields = {
+        f["text"].split("\n")[0]: f["text"].split("\n")[1] for f in payload["blocks"][1]["fields"]
+    }
+    assert fields["*PQL*"] == "Free to paid (free_to_paid)"
+    assert fields["*Rep*"] == "<@U01ANA> (ana@example.com)"
+    assert "<@U01ANA>" in payload["text"]
+    # the webhook body keeps the spec's fields only
+    assert set(webhook.event_body(stored, "ev_1")) == {"type", "id", "occurred_at", "qualification"}
+
+
+@pytest.mark.parametrize("member", ["@ana", "U01>ANA", "", None, 7])
+def test_slack_shows_a_rep_without_a_member_id_as_text(member: Any) -> None:
+    event = {**_event(), "rep_slack": member}
+    payload = slack.event_payload(event, PUBLIC)
+    fields = {
+        f["text"].split("\n")[0]: f["text"].split("\n")[1] for f in payload["blocks"][1]["fields"]
+    }
+    assert fields["*Rep*"] == "ana@example.com"
+    assert "<@" not in payload["text"]
