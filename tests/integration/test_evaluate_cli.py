@@ -168,6 +168,14 @@ def test_qualifications_reads_the_definitions(bare_env: dict[str, str], tmp_path
     assert len(lines) == 1 and "bad.yml:4:" in lines[0] and "within" in lines[0], proc.stderr
 
 
+def test_qualifications_warns_about_a_pql_not_in_the_definitions(
+    bare_env: dict[str, str],
+) -> None:
+    proc = cli(bare_env, "qualifications", "--pql", "no_such_pql", "--format", "json")
+    assert json.loads(proc.stdout) == {"qualifications": []}
+    assert proc.stderr.strip() == "warning: PQL 'no_such_pql' is not in the definitions"
+
+
 @pytest.mark.slow
 def test_table_output_lists_open_qualifications(env: dict[str, str]) -> None:
     out = cli(env, "evaluate", "--as-of", "2026-03-04").stdout

@@ -211,9 +211,12 @@ def qualifications(
 
     settings = load_settings(config, data)
     try:
-        read_config(_config_path(settings))
+        definitions = read_config(_config_path(settings))
     except ServiceError as exc:
         raise fail(str(exc)) from exc
+    if pql is not None and pql not in {p.key for p in definitions.pqls}:
+        # not an error: a PQL taken out of the definitions keeps its qualifications
+        typer.echo(f"warning: PQL {pql!r} is not in the definitions", err=True)
     if settings.embedded:
         settings.data.mkdir(parents=True, exist_ok=True)
     try:
