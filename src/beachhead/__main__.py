@@ -1,3 +1,3 @@
-from beachhead.cli.main import app
+from beachhead.cli.main import main
 
-app()
+main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 import typer
 
@@ -40,5 +41,31 @@ for _name in COMMAND_MODULES:
     _mod.register(app)
 
 
+def main() -> None:
+    """The ``beachhead`` entry point: ``app``, with a usage error (an unknown option or
+    command, a bad option value) as ONE line on stderr, as for every other bad input
+    (interfaces.md), instead of click's usage, hint and error lines. Exit code 2, as
+    click's; a command's own failures keep theirs. (Typer vendors click, so its errors
+    are told apart by class name: ``ClickException``, ``UsageError``.)"""
+    try:
+        rv = app(standalone_mode=False)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        raise SystemExit(1) from None
+    except Exception as exc:
+        kinds = {c.__name__ for c in type(exc).__mro__}
+        if "ClickException" not in kinds:
+            raise
+        err: Any = exc
+        if "NoArgsIsHelpError" in kinds:  # `beachhead` alone: the help, as click shows it
+            err.show()
+            raise SystemExit(err.exit_code) from None
+        ctx = getattr(err, "ctx", None)
+        hint = f" (see {ctx.command_path} --help)" if "UsageError" in kinds and ctx else ""
+        typer.echo(f"error: {err.format_message()}{hint}", err=True)
+        raise SystemExit(err.exit_code) from None
+    raise SystemExit(rv if isinstance(rv, int) else 0)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    app()
+    main()

@@ -139,3 +139,29 @@ def test_entry_point_prints_file_line_col(tmp_path: Path) -> None:
     assert r.returncode == 1
     lines = r.stderr.splitlines()
     assert lines[0].startswith(FIRST) and lines[1].startswith(SECOND)
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["evaluate", "--bogus"], "error: No such option: --bogus (see beachhead evaluate --help)"),
+        (
+            ["check", "--format", "xml"],
+            "error: Invalid value for '--format': Value error, 'xml' is not one of 'table', "
+            "'json'. (see beachhead check --help)",
+        ),
+        (["nosuch"], "error: No such command 'nosuch'. (see beachhead --help)"),
+    ],
+)
+def test_entry_point_says_a_usage_error_in_one_line(
+    tmp_path: Path, args: list[str], line: str
+) -> None:
+    assert BIN is not None, "the beachhead entry point is not installed in the venv"
+    r = subprocess.run([BIN, *args], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert (r.returncode, r.stdout, r.stderr.splitlines()) == (2, "", [line])
+
+
+def test_entry_point_without_a_command_shows_the_help(tmp_path: Path) -> None:
+    assert BIN is not None
+    r = subprocess.run([BIN], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "Usage: beachhead" in r.stderr and "evaluate" in r.stderr
