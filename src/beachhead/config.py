@@ -15,8 +15,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+class SettingsError(ValueError):
+    """A setting in the environment that cannot be read (the entry point prints it as
+    one line, ``error: bad setting BEACHHEAD_...``)."""
+
+
+def read_settings(cls: type[S], **overrides: Any) -> S:
+    """``cls(**overrides)``, a ``SettingsError`` naming the first bad variable and its
+    value instead of pydantic's report (for any of the project's ``BaseSettings``)."""
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first.get("loc") else "?"
+        prefix = str(cls.model_config.get("env_prefix") or "")
+        msg = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+        got = first.get("input")
+        shown = f"={got!r}" if isinstance(got, str | int | float) else ""
+        raise SettingsError(f"bad setting {prefix}{field.upper()}{shown}: {msg}") from None
 
 
 class Settings(BaseSettings):
@@ -64,4 +88,4 @@ def load_settings(config: Path | None = None, data: Path | None = None) -> Setti
         overrides["config"] = config
     if data is not None:
         overrides["data"] = data
-    return Settings(**overrides)  # type: ignore[arg-type]
+    return read_settings(Settings, **overrides)

@@ -186,6 +186,37 @@ def test_stale_serve_json_is_not_a_server(embedded_env: dict[str, str], tmp_path
     assert events_count(embedded_env) == 0
 
 
+def test_a_second_serve_on_the_same_data_folder_fails_in_one_line(
+    server: Server, embedded_env: dict[str, str]
+) -> None:
+    proc = cli(embedded_env, "serve", "--port", "0", check=False, subprocess_=True)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    [line] = proc.stderr.splitlines()
+    assert "is in use by another beachhead serve" in line and server.url in line
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("BEACHHEAD_EVAL_INTERVAL", "bogus", "expected a span like 30s"),
+        ("BEACHHEAD_ALERT_BACKOFF", "soon", "expected a span like 30s"),
+        ("BEACHHEAD_PORT", "abc", "valid integer"),
+        ("BEACHHEAD_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none", "state store"),
+    ],
+)
+def test_serve_with_a_bad_setting_fails_in_one_line_before_serving(
+    embedded_env: dict[str, str], variable: str, value: str, says: str
+) -> None:
+    """Not "serving on URL" and then a traceback: one line, exit 1, nothing on stdout."""
+    env = {**embedded_env, variable: value}
+    proc = cli(env, "serve", "--port", "0", check=False, subprocess_=True)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("error: ") and says in line
+    if variable != "BEACHHEAD_DATABASE_URL":
+        assert f"bad setting {variable}={value!r}" in line
+
+
 def test_cli_works_beside_the_server(server: Server, embedded_env: dict[str, str]) -> None:
     key = create_key(embedded_env, "web")
     listed = json.loads(

@@ -77,14 +77,14 @@ def deliver(config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = For
 
     from beachhead.alerts.deliver import Deliverer
     from beachhead.alerts.settings import AlertSettings
-    from beachhead.config import load_settings
+    from beachhead.config import SettingsError, load_settings, read_settings
     from beachhead.store.state import StateStore
 
     settings = load_settings(config, data)
     try:
-        alert_settings = AlertSettings()
-    except ValueError as exc:
-        raise fail(f"bad alert setting: {exc}".splitlines()[0]) from exc
+        alert_settings = read_settings(AlertSettings)
+    except SettingsError as exc:
+        raise fail(str(exc)) from exc
     if settings.embedded:
         settings.data.mkdir(parents=True, exist_ok=True)
     try:

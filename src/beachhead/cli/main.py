@@ -54,6 +54,9 @@ def main() -> None:
         raise SystemExit(1) from None
     except Exception as exc:
         kinds = {c.__name__ for c in type(exc).__mro__}
+        if "SettingsError" in kinds:  # a bad BEACHHEAD_... variable, whatever the command
+            typer.echo(f"error: {exc}", err=True)
+            raise SystemExit(1) from None
         if "ClickException" not in kinds:
             raise
         err: Any = exc

@@ -10,11 +10,14 @@ import gc
 import os
 import secrets
 import socket
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from beachhead.cli.common import ConfigOpt, DataOpt, fail
+
+if TYPE_CHECKING:  # loaded in the command: `--help` stays quick
+    from beachhead.config import Settings
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -25,6 +28,35 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
+
+
+def _preflight(settings: Settings) -> None:
+    """What would make the server fail as it starts, as one line before it starts (not
+    a traceback after "serving on"): a bad evaluation or alert setting, a state store
+    that cannot be opened, an embedded data folder another server holds."""
+    from beachhead.alerts.settings import AlertSettings
+    from beachhead.config import SettingsError, read_settings
+    from beachhead.runtime import find_server
+    from beachhead.scheduler import EvalSettings
+    from beachhead.store.state import StateStore
+
+    try:
+        read_settings(EvalSettings)
+        read_settings(AlertSettings)
+    except SettingsError as exc:
+        raise fail(str(exc)) from exc
+    if settings.embedded:
+        other = find_server(settings, timeout=2.0)
+        if other is not None:
+            raise fail(
+                f"{settings.data} is in use by another beachhead serve (pid {other.pid}, "
+                f"{other.url}); stop it or use another --data"
+            )
+        settings.data.mkdir(parents=True, exist_ok=True)
+    try:
+        StateStore(settings.state_url).close()
+    except Exception as exc:  # a server that does not answer, a bad URL: one line
+        raise fail(f"cannot open the state store: {exc}".splitlines()[0]) from exc
 
 
 def serve(
@@ -45,6 +77,7 @@ def serve(
     from beachhead.web.app import create_app
 
     settings = load_settings(config, data)
+    _preflight(settings)
     host = host or settings.host
     port = settings.port if port is None else port
     try:
