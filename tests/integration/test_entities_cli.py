@@ -135,6 +135,11 @@ def test_users_and_accounts(backend_env: dict[str, str], tmp_path: Path) -> None
     ]
     users = _json(no_config, "users", "--as-of", "2026-03-05")["users"]
     assert [u["scores"] for u in users] == [{}, {}, {}, {}]
+    said = cli(no_config, "users", "--as-of", "2026-03-05", "--format", "json").stderr
+    assert said.strip() == (
+        f"warning: no definitions file {tmp_path / 'missing.yml'}: listed without scores "
+        "or stages (beachhead init writes one)"
+    )
 
     # readable tables, and one-line failures on bad input
     out = cli(env, "accounts", "--as-of", "2026-03-05").stdout

@@ -30,6 +30,12 @@ def _run(name: str, as_of: str | None, config: Path | None, data: Path | None) -
     from beachhead.runtime import ServiceError, call_service
 
     settings = load_settings(config, data)
+    if not Path(settings.config).is_file():  # listed anyway: traits and members need none
+        typer.echo(
+            f"warning: no definitions file {settings.config}: listed without scores or "
+            "stages (beachhead init writes one)",
+            err=True,
+        )
     payload: dict[str, Any] = {"config": str(Path(settings.config).resolve())}
     try:
         if as_of is not None:
