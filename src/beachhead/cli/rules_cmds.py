@@ -118,6 +118,22 @@ def _unset_env(cfg: Config) -> list[str]:
     return names
 
 
+def _routing_warnings(cfg: Config) -> list[str]:
+    """PQLs whose work would go to a team (low or high touch; without ``touch``: high)
+    while no routing rule names one: their qualifications are recorded unassigned."""
+    if cfg.routing:
+        return []
+    routed = [
+        p.key for p in cfg.pqls if not p.touch or any(str(r.level) != "none" for r in p.touch)
+    ]
+    if not routed:
+        return []
+    return [
+        f"no routing rules: qualifications of {', '.join(routed)} (low or high touch) are "
+        "recorded without a team or rep (add teams: and routing:)"
+    ]
+
+
 def _table(path: Path, summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -178,9 +194,11 @@ def check(config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = Forma
     from beachhead.alerts.outbox import alert_warnings
 
     summary = _summary(cfg)
-    warnings = [
-        f"environment variable {name} is not set (used by alerts)" for name in _unset_env(cfg)
-    ] + alert_warnings(cfg)
+    warnings = (
+        [f"environment variable {name} is not set (used by alerts)" for name in _unset_env(cfg)]
+        + alert_warnings(cfg)
+        + _routing_warnings(cfg)
+    )
     for text in warnings:
         typer.echo(f"warning: {text}", err=True)
     if fmt is Format.json:

@@ -116,6 +116,25 @@ def test_check_warns_about_alerts_that_repeat_or_never_fire(cli: CliRunner, tmp_
     assert r.stderr.splitlines() == [f"warning: {w}" for w in want]
 
 
+def test_check_warns_when_no_routing_rule_takes_the_work(cli: CliRunner, tmp_path: Path) -> None:
+    pqls = (
+        "pqls:\n"
+        "  - {key: quiet, level: user, when: {event: X, count: {gte: 1}}, touch: [{level: none}]}\n"
+        "  - {key: loud, level: user, when: {event: X, count: {gte: 2}}}\n"
+    )
+    (tmp_path / "beachhead.yml").write_text(pqls)
+    r = invoke(cli, "check", "--format", "json")
+    assert json.loads(r.stdout)["warnings"] == [
+        "no routing rules: qualifications of loud (low or high touch) are recorded without a "
+        "team or rep (add teams: and routing:)"
+    ]
+    (tmp_path / "beachhead.yml").write_text(
+        pqls + "teams: [{key: t, reps: [{email: a@x.com}]}]\nrouting: [{team: t}]\n"
+    )
+    r = invoke(cli, "check", "--format", "json")
+    assert json.loads(r.stdout)["warnings"] == [] and r.stderr == ""
+
+
 def test_check_without_a_file(cli: CliRunner) -> None:
     r = invoke(cli, "check")
     assert r.exit_code == 1
