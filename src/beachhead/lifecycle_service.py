@@ -515,8 +515,29 @@ def _team_of(config: Config, rep: str) -> str | None:
     return None
 
 
+def _rep_of(config: Config, rep: str, team: str | None) -> tuple[str, str]:
+    """The rep as the definitions spell their email, and their team (``team`` when
+    given, which they must be a rep of): a LifecycleError for anyone else, so work is
+    never handed to an address no rep's inbox shows."""
+    teams = [t for t in config.teams if team is None or t.key == team]
+    if team is not None and not teams:
+        raise lc.LifecycleError(f"no team {team!r} in the definitions")
+    for t in teams:
+        for r in t.reps:
+            if r.email.lower() == rep.lower():
+                return r.email, t.key
+    where = f"team {team!r}" if team is not None else "any team of the definitions"
+    raise lc.LifecycleError(f"{rep!r} is not a rep of {where}")
+
+
 def _when(at: datetime | None) -> datetime:
     return to_utc(at) if at is not None else now_utc()
+
+
+def _took_it(was_rep: str | None, q: lc.Qualification, actor: str) -> bool:
+    """A rep who takes unassigned or queued work themselves (claiming it, or starting to
+    work on it) is not alerted that it was assigned to them."""
+    return was_rep is None and q.rep is not None and q.rep.lower() == actor.lower()
 
 
 def _act(
@@ -540,7 +561,7 @@ def _act(
         changes, touched, notes = [change], [q], []
         if q.status == lc.CONVERTED:  # alerts know converted, not disqualified
             notes.append(lc.AlertNote(lc.CONVERTED, when, q.id, q.account_id))
-        elif (q.rep, q.team) != (was_rep, was_team) and change.reason != "claimed":
+        elif (q.rep, q.team) != (was_rep, was_team) and not _took_it(was_rep, q, change.actor):
             notes.append(lc.AlertNote("assigned", when, q.id, q.account_id))
         # the work as it stands after the action (load, waiting), cursors as routing left them
         moved = set(book.moved_cursors)
@@ -626,7 +647,8 @@ def reassign(
 
     def action(q: lc.Qualification, book: lc.RoutingBook) -> lc.Change:
         if rep is not None:
-            return lc.reassign_to_rep(q, actor, when, rep, team or _team_of(config, rep))
+            email, team_key = _rep_of(config, rep, team)
+            return lc.reassign_to_rep(q, actor, when, email, team_key)
         assert team is not None
         return lc.reassign_to_team(q, actor, when, team, book)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -176,6 +177,50 @@ def test_rep_actions_record_history_and_drain_the_queue(runtime: Runtime, config
         svc.claim(state, config, "q_missing", "a@x.com", at)
     statuses = sorted(r.status for r in svc.list_qualifications(state))
     assert statuses == ["assigned", "assigned", "converted", "disqualified"]
+
+
+def _assigned_alerts(rt: Runtime) -> list[str]:
+    """The qualification ids of the queued ``assigned`` alerts, in queue order."""
+    from sqlalchemy import select
+
+    from beachhead.store.outbox_models import OutboxRow
+
+    with rt.state.session() as s:
+        rows = s.scalars(select(OutboxRow).order_by(OutboxRow.id)).all()
+    return [
+        json.loads(r.payload)["qualification"]["id"] for r in rows if r.event_type == "assigned"
+    ]
+
+
+def test_reassign_checks_the_rep_and_work_a_rep_takes_is_not_announced(
+    runtime: Runtime,
+) -> None:
+    config = load_text(
+        CONFIG.replace("routing:\n", "  - key: u\n    reps: [{email: Cy@X.com}]\nrouting:\n")
+        + "alerts:\n  - {on: assigned, webhook: {url: 'http://127.0.0.1:9/a'}}\n"
+    )
+    svc.run_evaluation(runtime, config, AS_OF)
+    state, at = runtime.state, datetime(2026, 3, 10, 12, tzinfo=UTC)
+    q = _open(runtime)
+    before = _assigned_alerts(runtime)
+    # nobody's inbox shows an address that is no rep's: refused, nothing changes
+    with pytest.raises(
+        lc.LifecycleError, match=re.escape("'ghost@x.com' is not a rep of any team")
+    ):
+        svc.reassign(state, config, q[("ftp", "u2")].id, "lead@x.com", rep="ghost@x.com", at=at)
+    with pytest.raises(lc.LifecycleError, match=re.escape("'b@x.com' is not a rep of team 'u'")):
+        svc.reassign(state, config, q[("ftp", "u2")].id, "lead@x.com", rep="b@x.com", team="u")
+    assert _open(runtime)[("ftp", "u2")].rep == "b@x.com"
+    # the email as the definitions spell it, whatever the case typed
+    moved = svc.reassign(state, config, q[("ftp", "u2")].id, "lead@x.com", rep="CY@x.COM", at=at)
+    assert (moved.rep, moved.team) == ("Cy@X.com", "u")
+    # taking queued work (the low-touch PQA waits in t's queue) by starting on it:
+    # the rep took it, nobody assigned it to them
+    worked = svc.start_working(state, config, q[("big", "acme")].id, "b@x.com", at)
+    assert (worked.status, worked.rep) == ("working", "b@x.com")
+    new = _assigned_alerts(runtime)[len(before) :]
+    # u2's reassignment is announced, and u3, drained from the queue into b's freed slot
+    assert new == [moved.id, q[("ftp", "u3")].id]
 
 
 def test_one_open_qualification_per_pql_and_entity(runtime: Runtime, config: Config) -> None:
