@@ -140,6 +140,50 @@ def test_filters_sorts_and_pages(
     assert len(set(got)) == len(got)
 
 
+def test_each_row_lists_the_entitys_other_open_qualifications(tmp_path: Path) -> None:
+    """definitions.md: the inbox lists an entity's others beside its row (open ones,
+    highest priority first, ties by PQL key); a rep sees only those they may see."""
+    from dataclasses import replace
+
+    from web_support import fake_qualification
+
+    from beachhead.store.qualifications import QualificationStore
+
+    # three account PQLs on one entity (acct_x), one of them on another team
+    base = [fake_qualification(i) for i in (1, 2, 3, 5, 6, 7, 9)]
+    quals = [
+        replace(q, entity_id="acct_x", account_id="acct_x") if q.level == "account" and i < 3 else q
+        for i, q in enumerate(base)
+    ]
+    quals[0] = replace(quals[0], priority=20, team="mid_market", rep="bo@example.com")
+    quals[1] = replace(quals[1], priority=20, team="enterprise", rep="eve@example.com")
+    quals[2] = replace(quals[2], priority=60, team="mid_market", rep="Ana@Example.com")
+    settings = make_settings(tmp_path, None)
+    (tmp_path / "data").mkdir()
+    state = StateStore(settings.state_url)
+    add_people(state)
+    with state.session() as s, s.begin():
+        QualificationStore(state).save_qualifications(s, [], new=quals)
+    state.close()
+    by_id = {q.id: q for q in quals}
+    x = sorted((q for q in quals if q.entity_id == "acct_x"), key=lambda q: (-q.priority, q.pql))
+    assert len(x) == 3 and all(q.closed_at is None for q in x)
+    with web_app(settings) as url, httpx.Client(base_url=url) as client:
+        sign_in(client, "manager@example.com")
+        rows = client.get("/api/v1/qualifications", params={"limit": 50}).json()["qualifications"]
+        got = {r["id"]: [o["id"] for o in r["others"]] for r in rows}
+        for q in x:
+            assert got[q.id] == [o.id for o in x if o.id != q.id]
+        assert all(not v for k, v in got.items() if by_id[k].entity_id != "acct_x")
+        page = client.get("/inbox").text
+        assert "also: " in page
+    with web_app(settings) as url, httpx.Client(base_url=url) as client:
+        sign_in(client, "ana@example.com")  # mid_market: not eve's enterprise one
+        rows = client.get("/api/v1/qualifications", params={"scope": "team"}).json()
+        mine = {r["id"]: [o["id"] for o in r["others"]] for r in rows["qualifications"]}
+        assert mine[quals[2].id] == [quals[0].id]
+
+
 def test_a_reps_scopes(served: tuple[str, list[Qualification], Path]) -> None:
     url, quals, config = served
     with httpx.Client(base_url=url) as client:

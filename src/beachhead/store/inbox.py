@@ -102,6 +102,9 @@ class InboxPage:
     stages: dict[str, str | None] = field(default_factory=dict)  # account -> current stage
     # qualification id -> score key -> (points, band): every recorded score of the rows
     scores: dict[str, dict[str, tuple[float, str | None]]] = field(default_factory=dict)
+    # qualification id -> the same entity's other open qualifications the viewer may see,
+    # highest priority first, ties by PQL key ("the others beside it", definitions.md)
+    others: dict[str, list[Qualification]] = field(default_factory=dict)
 
 
 def _iso(t: datetime) -> str:
@@ -224,11 +227,43 @@ def _scores_of(s: Session, ids: Sequence[str]) -> dict[str, dict[str, tuple[floa
     return out
 
 
+def _others(
+    s: Session, rows: Sequence[Qualification], visibility: Visibility, pqls: Sequence[str]
+) -> dict[str, list[Qualification]]:
+    """Each row's entity's other open qualifications (``InboxPage.others``): one query
+    for the page, on the (pql, entity_id, closed_at) index (``pqls``: every PQL key the
+    definitions and the page know)."""
+    if not rows:
+        return {}
+    q = QualificationRow
+    entities = {(r.level, r.entity_id) for r in rows}
+    stmt = select(q).where(
+        q.pql.in_(sorted(set(pqls))),
+        q.entity_id.in_(sorted({e for _level, e in entities})),
+        q.closed_at.is_(None),
+    )
+    seen = visibility.clause()
+    if seen is not None:
+        stmt = stmt.where(seen)
+    by_entity: dict[tuple[str, str], list[Qualification]] = {}
+    for row in s.scalars(stmt):
+        if (row.level, row.entity_id) in entities:
+            by_entity.setdefault((row.level, row.entity_id), []).append(_to_q(row))
+    out: dict[str, list[Qualification]] = {}
+    for r in rows:
+        group = [o for o in by_entity.get((r.level, r.entity_id), []) if o.id != r.id]
+        if group:
+            out[r.id] = sorted(group, key=lambda o: (-o.priority, o.pql))
+    return out
+
+
 class InboxStore:
     def __init__(self, state: StateStore) -> None:
         self.state = state
 
-    def page(self, query: InboxQuery) -> InboxPage:
+    def page(self, query: InboxQuery, known_pqls: Sequence[str] = ()) -> InboxPage:
+        """A page of ``query``; ``known_pqls`` (the definitions' keys) lets ``others``
+        find an entity's qualifications of PQLs not on the page."""
         if query.sort not in SORTS:
             raise BadCursor(f"sort must be one of {', '.join(SORTS)}")
         if (query.sort == "score" or query.band) and not query.score:
@@ -261,8 +296,9 @@ class InboxStore:
                 if accounts
                 else {}
             )
-        more = len(rows) > limit
-        rows = rows[:limit]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            others = _others(s, rows, query.visibility, [*known_pqls, *(r.pql for r in rows)])
         cursor = None
         if more and rows:
             last = scores.get(rows[-1].id, {}).get(query.score or "")
@@ -274,6 +310,7 @@ class InboxStore:
             total_exact=total <= COUNT_CAP,
             stages=stages,
             scores=scores,
+            others=others,
         )
 
     def get(self, qualification_id: str, visibility: Visibility) -> Qualification | None:

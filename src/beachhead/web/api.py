@@ -9,7 +9,7 @@ pages apply (see ``web/inbox.py``). Every route declares its response model, so
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +54,16 @@ class ScoreOut(BaseModel):
     band: str | None = Field(None, description="high, medium or low; null without bands")
 
 
+class OtherOut(BaseModel):
+    """Another open qualification of the same entity (the inbox lists it beside)."""
+
+    id: str
+    pql: str
+    priority: int
+    status: str
+    rep: str | None
+
+
 class QualificationOut(BaseModel):
     """A qualification in the shape of ``evaluate --format json``, plus its current stage."""
 
@@ -76,6 +86,11 @@ class QualificationOut(BaseModel):
         "the user's and its account's account-level scores)",
     )
     evidence: list[Evidence]
+    others: list[OtherOut] = Field(
+        default_factory=list,
+        description="in the inbox: the entity's other open qualifications you may see, "
+        "highest priority first (ties by PQL key)",
+    )
 
 
 class QualificationPage(BaseModel):
@@ -129,6 +144,7 @@ def qualification_out(
     q: lc.Qualification,
     stage: str | None = None,
     scores: Mapping[str, tuple[float, str | None]] | None = None,
+    others: Sequence[lc.Qualification] = (),
 ) -> QualificationOut:
     return QualificationOut(
         id=q.id,
@@ -148,6 +164,10 @@ def qualification_out(
         evidence=[
             Evidence(**{k: e.get(k) for k in ("path", "held", "value", "sentence")})
             for e in q.evidence
+        ],
+        others=[
+            OtherOut(id=o.id, pql=o.pql, priority=o.priority, status=o.status, rep=o.rep)
+            for o in others
         ],
     )
 
@@ -203,7 +223,12 @@ def list_qualifications(
     page = inbox.load_page(request, user, f, limit)
     return QualificationPage(
         qualifications=[
-            qualification_out(q, page.stages.get(q.account_id or ""), page.scores.get(q.id))
+            qualification_out(
+                q,
+                page.stages.get(q.account_id or ""),
+                page.scores.get(q.id),
+                page.others.get(q.id, ()),
+            )
             for q in page.rows
         ],
         total=page.total,

@@ -177,9 +177,10 @@ def build_query(user: AppUser, config: Config, f: Filters, limit: int = PAGE_SIZ
 
 
 def load_page(request: Request, user: AppUser, f: Filters, limit: int = PAGE_SIZE) -> InboxPage:
-    query = build_query(user, deps.config(request), f, limit)
+    config = deps.config(request)
+    query = build_query(user, config, f, limit)
     try:
-        return InboxStore(deps.state(request)).page(query)
+        return InboxStore(deps.state(request)).page(query, [p.key for p in config.pqls])
     except BadCursor as exc:
         raise HTTPException(422, str(exc)) from exc
 
@@ -296,6 +297,7 @@ def inbox(request: Request, user: AppUser = Depends(deps.current_user)) -> Respo
                     "evidence": evidence_sentences(q),
                     "stage": page.stages.get(q.account_id or ""),
                     "scores": row_scores(page.scores.get(q.id, {}), f.score),
+                    "others": page.others.get(q.id, []),
                 }
                 for q in page.rows
             ],
