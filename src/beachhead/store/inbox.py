@@ -104,7 +104,7 @@ class InboxPage:
     scores: dict[str, dict[str, tuple[float, str | None]]] = field(default_factory=dict)
     # qualification id -> the same entity's other open qualifications the viewer may see,
     # highest priority first, ties by PQL key ("the others beside it", definitions.md)
-    others: dict[str, list[Qualification]] = field(default_factory=dict)
+    others: dict[str, list[Other]] = field(default_factory=dict)
 
 
 def _iso(t: datetime) -> str:
@@ -227,17 +227,28 @@ def _scores_of(s: Session, ids: Sequence[str]) -> dict[str, dict[str, tuple[floa
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Other:
+    """Another open qualification of a row's entity, as the inbox lists it beside."""
+
+    id: str
+    pql: str
+    priority: int
+    status: str
+    rep: str | None
+
+
 def _others(
     s: Session, rows: Sequence[Qualification], visibility: Visibility, pqls: Sequence[str]
-) -> dict[str, list[Qualification]]:
+) -> dict[str, list[Other]]:
     """Each row's entity's other open qualifications (``InboxPage.others``): one query
     for the page, on the (pql, entity_id, closed_at) index (``pqls``: every PQL key the
-    definitions and the page know)."""
+    definitions and the page know), of the few columns shown."""
     if not rows:
         return {}
     q = QualificationRow
     entities = {(r.level, r.entity_id) for r in rows}
-    stmt = select(q).where(
+    stmt = select(q.id, q.pql, q.level, q.entity_id, q.priority, q.status, q.rep).where(
         q.pql.in_(sorted(set(pqls))),
         q.entity_id.in_(sorted({e for _level, e in entities})),
         q.closed_at.is_(None),
@@ -245,11 +256,13 @@ def _others(
     seen = visibility.clause()
     if seen is not None:
         stmt = stmt.where(seen)
-    by_entity: dict[tuple[str, str], list[Qualification]] = {}
-    for row in s.scalars(stmt):
-        if (row.level, row.entity_id) in entities:
-            by_entity.setdefault((row.level, row.entity_id), []).append(_to_q(row))
-    out: dict[str, list[Qualification]] = {}
+    by_entity: dict[tuple[str, str], list[Other]] = {}
+    for qid, pql, level, entity, priority, status, rep in s.execute(stmt):
+        if (level, entity) in entities:
+            by_entity.setdefault((level, entity), []).append(
+                Other(qid, pql, int(priority), status, rep)
+            )
+    out: dict[str, list[Other]] = {}
     for r in rows:
         group = [o for o in by_entity.get((r.level, r.entity_id), []) if o.id != r.id]
         if group:

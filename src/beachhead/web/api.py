@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from beachhead.qualify import lifecycle as lc
 from beachhead.store.app_users import AppUser, AppUserStore
+from beachhead.store.inbox import Other
 from beachhead.store.qualifications import QualificationStore
 from beachhead.store.saved_views import SavedView, SavedViewStore
 from beachhead.web import deps, inbox
@@ -144,7 +145,7 @@ def qualification_out(
     q: lc.Qualification,
     stage: str | None = None,
     scores: Mapping[str, tuple[float, str | None]] | None = None,
-    others: Sequence[lc.Qualification] = (),
+    others: Sequence[Other] = (),
 ) -> QualificationOut:
     return QualificationOut(
         id=q.id,
