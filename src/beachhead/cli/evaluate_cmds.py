@@ -53,16 +53,18 @@ def _config_path(settings: Settings) -> str:
 
 
 def inbox_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rows as the inbox shows them (definitions.md): per entity its highest-priority
-    qualification first (ties by PQL key) with the entity's others right after it; the
-    entities by that first one's priority, then PQL key, then id. (The JSON stays sorted
-    by PQL, then entity, as interfaces.md says.)"""
-    by_entity: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in rows:
-        by_entity.setdefault((r["level"], r["entity_id"]), []).append(r)
-    groups = [sorted(g, key=lambda r: (-r["priority"], r["pql"])) for g in by_entity.values()]
-    groups.sort(key=lambda g: (-g[0]["priority"], g[0]["pql"], g[0]["entity_id"]))
-    return [r for g in groups for r in g]
+    """The rows as the inbox shows them (definitions.md, ``qualify.lifecycle.inbox``):
+    per entity its highest-priority qualification first (ties by PQL key) with the
+    entity's others right after it; the entities by that first one. (The JSON stays
+    sorted by PQL, then entity, as interfaces.md says.)"""
+    from beachhead.qualify.lifecycle import inbox_groups
+
+    groups = inbox_groups(
+        rows,
+        lambda r: (r["level"], r["entity_id"]),
+        lambda r: (-r["priority"], r["pql"], r["entity_id"]),
+    )
+    return [r for group in groups for r in group]
 
 
 def _table(rows: list[dict[str, Any]], title: str) -> None:

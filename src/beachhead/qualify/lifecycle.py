@@ -31,7 +31,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from beachhead.qualify.routing import ASSIGNED, NEW, RouteFacts, RoutingBook, TeamChoice, Waiting
 from beachhead.qualify.routing import choose_team as _choose_team
@@ -174,6 +174,9 @@ def qualification_id(pql: str, entity_id: str, qualified_at: datetime) -> str:
     """Stable id: the same PQL, entity and time give the same id in every process."""
     digest = hashlib.sha256(f"{pql}\x00{entity_id}\x00{qualified_at.isoformat()}".encode())
     return "q_" + digest.hexdigest()[:20]
+
+
+T = TypeVar("T")
 
 
 def inbox_order(q: Qualification) -> tuple[Any, ...]:
@@ -488,19 +491,29 @@ class InboxItem:
     others: tuple[Qualification, ...] = ()
 
 
+def inbox_groups(
+    items: Iterable[T],
+    entity: Callable[[T], tuple[str, str]],
+    order: Callable[[T], tuple[Any, ...]],
+) -> list[list[T]]:
+    """``items`` grouped per entity (``entity``: level + id), each group and the groups
+    (by their first) in ``order``: the inbox's arrangement, for qualifications and for
+    their JSON rows alike (``cli/evaluate_cmds.py``)."""
+    groups: dict[tuple[str, str], list[T]] = {}
+    for item in items:
+        groups.setdefault(entity(item), []).append(item)
+    out = [sorted(group, key=order) for group in groups.values()]
+    out.sort(key=lambda group: order(group[0]))
+    return out
+
+
 def inbox(quals: Iterable[Qualification]) -> list[InboxItem]:
     """Open qualifications grouped per entity (level + id), highest priority first.
 
     Inside an entity, and between entities, the order is priority (high first), then PQL
     key, then entity id.
     """
-    groups: dict[tuple[str, str], list[Qualification]] = {}
-    for q in quals:
-        if q.is_open:
-            groups.setdefault((q.level, q.entity_id), []).append(q)
-    items = []
-    for group in groups.values():
-        group.sort(key=inbox_order)
-        items.append(InboxItem(group[0], tuple(group[1:])))
-    items.sort(key=lambda item: inbox_order(item.primary))
-    return items
+    groups = inbox_groups(
+        (q for q in quals if q.is_open), lambda q: (q.level, q.entity_id), inbox_order
+    )
+    return [InboxItem(group[0], tuple(group[1:])) for group in groups]
