@@ -508,26 +508,32 @@ def run_replay(
 # --------------------------------------------------------------------------- rep actions
 
 
-def _team_of(config: Config, rep: str) -> str | None:
-    for team in config.teams:
-        if any(r.email.lower() == rep.lower() for r in team.reps):
-            return team.key
+def _find_rep(config: Config, rep: str, team: str | None = None) -> tuple[str, str] | None:
+    """The rep's email as the definitions spell it and their team (of ``team`` only,
+    when given), compared without case; None for anyone else."""
+    for t in config.teams:
+        if team is None or t.key == team:
+            for r in t.reps:
+                if r.email.lower() == rep.lower():
+                    return r.email, t.key
     return None
 
 
+def _team_of(config: Config, rep: str) -> str | None:
+    found = _find_rep(config, rep)
+    return None if found is None else found[1]
+
+
 def _rep_of(config: Config, rep: str, team: str | None) -> tuple[str, str]:
-    """The rep as the definitions spell their email, and their team (``team`` when
-    given, which they must be a rep of): a LifecycleError for anyone else, so work is
-    never handed to an address no rep's inbox shows."""
-    teams = [t for t in config.teams if team is None or t.key == team]
-    if team is not None and not teams:
+    """``_find_rep``, or a LifecycleError, so work is never handed to an address no
+    rep's inbox shows."""
+    if team is not None and all(t.key != team for t in config.teams):
         raise lc.LifecycleError(f"no team {team!r} in the definitions")
-    for t in teams:
-        for r in t.reps:
-            if r.email.lower() == rep.lower():
-                return r.email, t.key
-    where = f"team {team!r}" if team is not None else "any team of the definitions"
-    raise lc.LifecycleError(f"{rep!r} is not a rep of {where}")
+    found = _find_rep(config, rep, team)
+    if found is None:
+        where = f"team {team!r}" if team is not None else "any team of the definitions"
+        raise lc.LifecycleError(f"{rep!r} is not a rep of {where}")
+    return found
 
 
 def _when(at: datetime | None) -> datetime:
