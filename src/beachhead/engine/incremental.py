@@ -166,6 +166,7 @@ class StepInfo:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     events: int = 0  # events the step copied and read (incremental steps)
+    paired: int = 0  # users whose pair partials the step recomputed (path pairs)
     path: str = "full"  # "full", "pairs" (account features from pair partials) or "subset"
 
 
@@ -203,8 +204,8 @@ def _touched(
 @dataclass
 class Touched:
     """The raw ids of a step: with data that became visible, whose activity left a window
-    of a user feature or of an account feature; and the ``context.groupId``\\ s of those
-    rows."""
+    of a user feature or of an account feature; and the ``context.groupId``\\ s of the
+    rows that became visible or left an account feature's window."""
 
     new: set[str]
     user_exit: set[str]
@@ -261,7 +262,7 @@ def _touched_by_level(
     )
     out = Touched(set(), set(), set(), set())
     for r, g, n, ux, ax in rows:
-        if g is not None:
+        if g is not None and (n or ax):  # a user window's exit leaves the account be
             out.groups.add(g)
         if r is None:
             continue
@@ -592,9 +593,13 @@ class IncrementalEvaluator:
         # re-evaluated users: their whole history is read (user features need it; with a
         # History, its cut's later activity and the kept older rows stand for it)
         whole = closed(changed | {snap.user(r) for r in touched_raws.user_exit})
-        # users whose pairs are recomputed: those, and those whose activity left a
-        # window of an account feature (their pairs need the window's activity only)
-        touched = closed(whole | {snap.user(r) for r in touched_raws.account_exit})
+        # users whose pairs are recomputed: those with new data or an identity move, and
+        # those whose activity left a window of an account feature (their pairs need the
+        # window's activity only). A user whose activity left only a window of a *user*
+        # feature keeps their pairs: nothing of theirs entered or left an account window.
+        paired = closed(changed | {snap.user(r) for r in touched_raws.account_exit})
+        # every user whose events the step copies
+        touched = whole | paired
         window = pair_window(config)
         history = kept.history
         if history is not None and history.stale(con, as_of, history_reach(config)):
@@ -604,7 +609,9 @@ class IncrementalEvaluator:
         stats = 0
         try:
             # the copy goes into the statements' fixed table when they are kept
-            into = stmts.begin(None if window is None else cutoff - window) if stmts else None
+            since = None if window is None else cutoff - window
+            pair_raws = raws_of_all(paired)
+            into = stmts.begin(since, pair_raws) if stmts else None
             if window is None:
                 ev_t = run.events_of(raws_of_all(touched), cutoff, kept.columns, into=into)
             else:
@@ -613,24 +620,25 @@ class IncrementalEvaluator:
                     cutoff,
                     kept.columns,
                     recent=raws_of_all(touched - whole),
-                    since=cutoff - window,
+                    since=since,
                     history=history,
                     into=into,
                 )
             stats += run.count(ev_t)
-            cut = identity_of(snap, touched, raws_of, memberships=True)
+            cut = identity_of(snap, paired, raws_of, memberships=True)
             if stmts is not None:
                 stmts.identity_of("p", cut)
                 fresh_pairs = conform(stmts.run_pairs(cutoff), pp.schema)
             else:
                 names = run.upload(cut, prepared.stitched)
-                # a pair partial reads the widest account window only: the whole-history
-                # users' older rows go to the users' features, not here
-                names[T_EVENTS] = ev_t if window is None else run.after(ev_t, cutoff - window)
+                # a pair partial reads the paired users' rows in the widest account
+                # window only: the whole-history users' older rows go to the users'
+                # features, not here
+                names[T_EVENTS] = run.after(ev_t, since, run.ids("paired", pair_raws))
                 fresh_pairs = conform(
                     run.arrow(prepared.sql(pp.pairs_sql, cutoff, names)), pp.schema
                 )
-            table, gone = replace_users(kept.table, touched, fresh_pairs)
+            table, gone = replace_users(kept.table, paired, fresh_pairs)
             accounts = gone | set(fresh_pairs.column("account").to_pylist()) | groups
             accounts |= delta.accounts
             for u in changed:  # a member's traits or memberships moved
@@ -753,5 +761,6 @@ class IncrementalEvaluator:
                 "merge": time.perf_counter() - t4,
             },
             events=stats,
+            paired=len(paired),
             path="pairs",
         )

@@ -63,6 +63,7 @@ from beachhead.rules.plan import Feature, FeatureKind, plan
 
 T_PAIRS = "bhq__pairs"
 _STR = pa.string()
+RAW_ID = "COALESCE(user_id, anonymous_id)"  # SQL: an events row's raw id
 
 
 def pairs_supported(config: Config, backend: str) -> bool:
@@ -203,7 +204,7 @@ class Run:
             assert since is None or since >= history.cut
             # the table is in about ts order, so the range skips the older blocks
             visible += f" AND ts > {ts_sql(history.cut)}"
-        raw_id = "COALESCE(user_id, anonymous_id)"
+        raw_id = RAW_ID
         if later:
             assert since is not None
             after = f"ts > {ts_sql(since)}"
@@ -262,14 +263,15 @@ class Run:
         self.temps.append(name)
         return name
 
-    def after(self, table: str, since: datetime) -> str:
-        """A temporary view of ``table``'s rows after ``since`` (dropped by ``close``)."""
+    def after(self, table: str, since: datetime | None, ids: str) -> str:
+        """A temporary view of ``table``'s rows after ``since`` (all of them without it)
+        whose raw id is in the ``ids`` table (dropped by ``close``)."""
         name = self.name("after")
-        _execute(
-            self.con,
-            f"CREATE TEMP VIEW {_quote(name)} AS"
-            f" SELECT * FROM {_quote(table)} WHERE ts > {ts_sql(since)}",
-        )
+        where = f"{RAW_ID} IN (SELECT id FROM {_quote(ids)})"
+        if since is not None:
+            where = f"ts > {ts_sql(since)} AND {where}"
+        select = f"SELECT * FROM {_quote(table)} WHERE {where}"
+        _execute(self.con, f"CREATE TEMP VIEW {_quote(name)} AS {select}")
         self.sql_views.append(name)
         return name
 
@@ -424,7 +426,7 @@ def read_history(
     cut = as_of - history_reach(config) - HISTORY_MARGIN
     cols = ", ".join(_quote(c) for c in columns)
     if names:
-        raw_id = "COALESCE(user_id, anonymous_id)"
+        raw_id = RAW_ID
         which = ", ".join(sql_string(n) for n in sorted(names))
         # the seqs of each (raw id, event)'s first and last row, then those rows (10M
         # events: 0.23 s; row_number() windows over the same rows took 1.06 s). Of rows

@@ -31,7 +31,7 @@ import ibis
 import pyarrow as pa
 
 from beachhead.engine.isotime import micros
-from beachhead.engine.pairs import T_PAIRS, PairPlan
+from beachhead.engine.pairs import RAW_ID, T_PAIRS, PairPlan
 from beachhead.engine.prepared import (
     AS_OF_TS,
     AS_OF_US,
@@ -139,14 +139,21 @@ class StepStatements:
         self._run(f"CREATE TEMP TABLE {_quote(self.params)} (since TIMESTAMP)")
         self.tables.append(self.params)
         self._run(f"INSERT INTO {_quote(self.params)} VALUES (NULL)")
-        read_by_pairs = self.events
+        # the raw ids whose pairs a step recomputes (``begin``)
+        self.paired = self.name("paired")
+        self._run(f"CREATE TEMP TABLE {_quote(self.paired)} (id VARCHAR)")
+        self.tables.append(self.paired)
+        # the pair partials read the paired users' rows of the copy, in the account
+        # window when there is one
+        where = f"{RAW_ID} IN (SELECT id FROM {_quote(self.paired)})"
         if self.windowed:
-            read_by_pairs = self.name("after")
-            self._run(
-                f"CREATE TEMP VIEW {_quote(read_by_pairs)} AS SELECT * FROM {_quote(self.events)}"
-                f" WHERE ts > (SELECT since FROM {_quote(self.params)})"
-            )
-            self.views.append(read_by_pairs)
+            where = f"ts > (SELECT since FROM {_quote(self.params)}) AND {where}"
+        read_by_pairs = self.name("after")
+        self._run(
+            f"CREATE TEMP VIEW {_quote(read_by_pairs)} AS"
+            f" SELECT * FROM {_quote(self.events)} WHERE {where}"
+        )
+        self.views.append(read_by_pairs)
         empty = snapshot_tables(
             Snapshot(user_of={}, users={}, accounts={}, members={}, accounts_of={}, primary={})
         )
@@ -222,12 +229,14 @@ class StepStatements:
         finally:
             self.raw.unregister(view)
 
-    def begin(self, since: datetime | None) -> str:
+    def begin(self, since: datetime | None, paired: Iterable[str]) -> str:
         """A step starts: the fixed events table emptied for its copy (``Run.events_of``
-        with ``into``), and the start of the account window the pair partials read."""
+        with ``into``), the start of the account window the pair partials read and the
+        raw ids whose rows they read."""
         self.uses += 1  # the tables are empty: ``end`` emptied them (or they are new)
         since_sql = "NULL" if since is None else ts_sql(since)
         self._run(f"UPDATE {_quote(self.params)} SET since = {since_sql}")
+        self._fill(self.paired, pa.table({"id": pa.array(sorted(paired), pa.string())}))
         return self.events
 
     def end(self) -> None:
