@@ -31,8 +31,9 @@ Two ways to compute the affected entities (``StepInfo.path``):
 
 - **pairs** (DuckDB, every account stream feature foldable: ``engine/pairs.py``): the
   evaluator keeps the account level as per-(account, user) partials. A step recomputes
-  the partials of the touched users from their own events (only the activity inside the
-  widest account window for a user whose activity only left such a window, who is not
+  the partials of the users with new data, an identity move or activity that left an
+  account feature's window, from their own events (only the activity inside the widest
+  account window for a user whose activity only left such a window, who is not
   re-evaluated), combines the affected accounts from their pairs, and evaluates the
   re-evaluated users with the plan on their own events: their whole history, or, when
   the only unwindowed user features are ``first_seen`` / ``last_seen``, their activity
@@ -249,9 +250,11 @@ def _touched_by_level(
     if as_of > last.as_of:
         for w in sorted({w for _e, w in exits.user | exits.account}):
             u, a = _exit_flag(exits.user, w), _exit_flag(exits.account, w)
+            # both ends: a window (``ts > as_of - w``) loses a row at ``as_of = ts + w``,
+            # while a ``before: w ago`` (``ts < as_of - w``) gains it only after that
             parts.append(
                 f"SELECT {cols}, FALSE AS n, {u} AS u, {a} AS a FROM events"
-                f" WHERE ts > {ts_sql(last.as_of - w)} AND ts <= {ts_sql(as_of - w)}"
+                f" WHERE ts >= {ts_sql(last.as_of - w)} AND ts <= {ts_sql(as_of - w)}"
                 f" AND type IN ({ACTIVITY_SQL})"
             )
     rows = query_tuples(
@@ -560,10 +563,11 @@ class IncrementalEvaluator:
     ) -> StepInfo:
         """A step whose accounts are combined from the kept pair partials.
 
-        The touched users (of the raw ids that became visible or left a window, and
-        whose identity moved: both old and new user of a moved raw id) get their pair
-        rows recomputed from their own events; every other pair is unchanged (nothing of
-        its user entered or left a window, its raw ids and memberships are the same).
+        The paired users (of the raw ids that became visible or left an account
+        feature's window, and whose identity moved: both old and new user of a moved raw
+        id) get their pair rows recomputed from their own events; every other pair is
+        unchanged (nothing of its user entered or left an account window, its raw ids and
+        memberships are the same).
         The affected accounts are those of the replaced and the new rows, of the
         touched users' memberships (before and after), of guest activity and of the
         identity delta; they are combined from their pairs, the users from their own

@@ -1,0 +1,105 @@
+"""A step lands exactly on the time a ``before: N ago`` bound flips, then moves on.
+
+``first_seen: {before: 30d ago}`` holds once ``first_seen < as_of - 30d``: at
+``as_of = first_seen + 30d`` exactly it does not hold yet, the next instant it does. A
+``within``/``after`` bound is the other way round (``ts > as_of - N``: it stops holding at
+``as_of = ts + N``). A step re-evaluates the entities whose activity crossed a bound since
+the last step (``engine/incremental.py``, ``_touched_by_level``), so the rows it reads must
+include both ends: each step here is checked against a full evaluation at the same
+``as_of``, on the pairs path and on the subset path, for user and account features."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from test_engine_support import comparable, sentences
+from test_incremental import START, _iso, append, store  # noqa: F401 (the fixture)
+
+from beachhead.engine import evaluate
+from beachhead.engine.incremental import IncrementalEvaluator, StepInfo
+from beachhead.ingest.freemail import builtin_free_mail
+from beachhead.rules.load import load_text
+from beachhead.store.events import EventStore
+
+CONFIG = """version: 1
+pqls:
+  - {key: settled, name: Settled, motion: custom, level: user, priority: 1,
+     when: {event: Signed Up, first_seen: {before: 30d ago}}}
+  - {key: quiet, name: Quiet, motion: custom, level: user, priority: 2,
+     when: {event: Logged In, last_seen: {before: 10d ago}}}
+  - {key: fresh, name: Fresh, motion: custom, level: user, priority: 3,
+     when: {event: Logged In, last_seen: {after: 10d ago}}}
+  - {key: old_account, name: Old account, motion: custom, level: account, priority: 1,
+     when: {event: Signed Up, first_seen: {before: 30d ago}}}
+"""
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+
+
+def _messages() -> list[dict[str, object]]:
+    return [
+        {
+            "type": "group",
+            "messageId": "g1",
+            "userId": "bob",
+            "groupId": "acme",
+            "timestamp": _iso(START - DAY),
+        },
+        {
+            "type": "track",
+            "messageId": "s1",
+            "userId": "bob",
+            "event": "Signed Up",
+            "timestamp": _iso(START),
+        },
+        {
+            "type": "track",
+            "messageId": "l1",
+            "userId": "bob",
+            "event": "Logged In",
+            "timestamp": _iso(START + 20 * DAY),
+        },
+        # a bystander, so that one entity moving is not most of them
+        *[
+            {
+                "type": "track",
+                "messageId": f"x{i}",
+                "userId": f"other{i}",
+                "event": "Home",
+                "timestamp": _iso(START + 25 * DAY),
+            }
+            for i in range(6)
+        ],
+    ]
+
+
+def _step(inc: IncrementalEvaluator, events: EventStore, now: object) -> StepInfo:
+    cfg = load_text(CONFIG)
+    info = inc.step(events, cfg, now)
+    full = evaluate(events, cfg, now, free_mail=frozenset(builtin_free_mail()))
+    assert comparable(info.evaluation) == comparable(full), now
+    assert sentences(info.evaluation) == sentences(full)
+    return info
+
+
+def _held(info: StepInfo) -> set[tuple[str, str]]:
+    return {(m.pql, m.entity_id) for m in info.evaluation.matches}
+
+
+@pytest.mark.parametrize("pairs", [True, False], ids=["pairs", "subset"])
+def test_a_step_exactly_on_a_bound_then_past_it(store: EventStore, pairs: bool) -> None:  # noqa: F811
+    """(PostgreSQL takes the subset path either way.)"""
+    append(store, _messages(), START + 25 * DAY)
+    inc = IncrementalEvaluator(frozenset(builtin_free_mail()), pairs=pairs)
+    first = _step(inc, store, START + 30 * DAY - HOUR)
+    assert first.full
+    assert _held(first) == {("fresh", "bob")}
+    # exactly on the bounds: first_seen == as_of - 30d, last_seen == as_of - 10d
+    on = _step(inc, store, START + 30 * DAY)
+    assert not on.full, on.reason
+    assert _held(on) == set()  # "fresh" stopped holding; nothing "before" yet
+    # ... and past them: both "before" bounds hold now
+    past = _step(inc, store, START + 30 * DAY + HOUR)
+    assert not past.full, past.reason
+    assert _held(past) == {("settled", "bob"), ("quiet", "bob"), ("old_account", "acme")}
