@@ -57,7 +57,7 @@ _AS_OF: tuple[_Param, ...] = (
 )
 RENEW = 200  # steps between fresh tables (the deleted rows' versions go with them)
 _IDENTITY = {"map": T_MAP, "members": T_MEMBERS, "users": T_USERS, "accounts": T_ACCOUNTS}
-# the identity cut each statement reads: the touched users' (pairs), the accounts' (level
+# the identity cut each statement reads: the paired users' (pairs), the accounts' (level
 # and accounts fetch) and the re-evaluated users' (users fetch)
 _SETS = ("p", "l", "u")
 
