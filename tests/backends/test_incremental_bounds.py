@@ -6,19 +6,24 @@
 ``as_of = ts + N``). A step re-evaluates the entities whose activity crossed a bound since
 the last step (``engine/incremental.py``, ``_touched_by_level``), so the rows it reads must
 include both ends: each step here is checked against a full evaluation at the same
-``as_of``, on the pairs path and on the subset path, for user and account features."""
+``as_of``, on the pairs path and on the subset path, for user and account features; then
+seeded random histories step exactly onto the instants rows meet a bound and just past
+them (with the old, open lower end seed 4 fails on both stores)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import random
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from test_engine_support import comparable, sentences
-from test_incremental import START, _iso, append, store  # noqa: F401 (the fixture)
+from test_incremental import START, World, _iso, append, config, store  # noqa: F401 (fixture)
 
 from beachhead.engine import evaluate
 from beachhead.engine.incremental import IncrementalEvaluator, StepInfo
 from beachhead.ingest.freemail import builtin_free_mail
+from beachhead.ingest.message import ACTIVITY_TYPES
+from beachhead.rules.clock import clock_of
 from beachhead.rules.load import load_text
 from beachhead.store.events import EventStore
 
@@ -103,3 +108,50 @@ def test_a_step_exactly_on_a_bound_then_past_it(store: EventStore, pairs: bool) 
     past = _step(inc, store, START + 30 * DAY + HOUR)
     assert not past.full, past.reason
     assert _held(past) == {("settled", "bob"), ("quiet", "bob"), ("old_account", "acme")}
+
+
+def _bounds(events: EventStore, windows: frozenset[timedelta], now: datetime) -> list[datetime]:
+    """Every instant after ``now`` at which a visible activity row meets one of the
+    ``windows``' bounds (``ts + w``), earliest first."""
+    t = events.ibis().table("events")
+    rows = t.filter(t.type.isin(sorted(ACTIVITY_TYPES))).select("ts").distinct().to_pyarrow()
+    out = set()
+    for ts in rows.column("ts").to_pylist():
+        ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+        out.update(ts + w for w in windows if ts + w > now)
+    return sorted(out)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_random_steps_landing_on_bounds_equal_full_evaluations(
+    store: EventStore,  # noqa: F811
+    seed: int,
+) -> None:
+    """The seeded histories of ``test_incremental.World`` on the template plus dated PQLs
+    (``last_seen: {before: 1h ago}`` among them), stepping alternately exactly onto the
+    next instant some row meets a bound and then a little past it (1 us, 30 s or the
+    next bound again), with new batches on the way."""
+    cfg = config()
+    windows = clock_of(cfg).windows
+    mail = frozenset(builtin_free_mail())
+    world = World(seed)
+    rng = random.Random(seed)
+    inc = IncrementalEvaluator(mail, full_share=1.0)
+    now = START
+    append(store, world.batch(now, 40), now)
+    landed = 0
+    for i in range(12):
+        if i % 2 == 0:
+            ahead = _bounds(store, windows, now)
+            landed += bool(ahead)
+            now = ahead[min(len(ahead) - 1, rng.randrange(3))] if ahead else now + HOUR
+        else:
+            now += rng.choice([timedelta(microseconds=1), timedelta(seconds=30)])
+        if rng.random() < 0.5:
+            append(store, world.batch(now, rng.choice([1, 3])), now)
+        info = inc.step(store, cfg, now)
+        full = evaluate(store, cfg, now, free_mail=mail)
+        assert comparable(info.evaluation) == comparable(full), (i, now, info.reason)
+        assert sentences(info.evaluation) == sentences(full)
+        assert info.full is (i == 0), info.reason
+    assert landed >= 5
