@@ -149,6 +149,23 @@ def append(store: EventStore, raws: list[dict[str, Any]], received: datetime) ->
     store.append(msgs, raws, "test")
 
 
+def message(kind: str, mid: str, who: str, at: datetime, **fields: Any) -> dict[str, Any]:
+    """A raw Segment message of ``kind`` from user ``who`` at ``at``."""
+    return {"type": kind, "messageId": mid, "userId": who, "timestamp": _iso(at), **fields}
+
+
+def checked_step(
+    inc: IncrementalEvaluator, store: EventStore, cfg: Config, now: datetime
+) -> StepInfo:
+    """``inc``'s step at ``now``, checked equal to a full evaluation at the same
+    ``as_of`` (results and sentences)."""
+    info = inc.step(store, cfg, now)
+    full = evaluate(store, cfg, now, free_mail=frozenset(builtin_free_mail()))
+    assert comparable(info.evaluation) == comparable(full), (now, info.reason)
+    assert sentences(info.evaluation) == sentences(full)
+    return info
+
+
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[EventStore]:
     s: EventStore

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from test_engine_support import comparable, sentences
-from test_incremental import START, _iso, append
+from test_incremental import START, append, checked_step, message
 
-from beachhead.engine import evaluate
 from beachhead.engine.incremental import IncrementalEvaluator, StepInfo
 from beachhead.ingest.freemail import builtin_free_mail
 from beachhead.rules.load import load_text
@@ -33,42 +32,18 @@ DAY = timedelta(days=1)
 MINUTE = timedelta(minutes=1)
 
 
-def _messages() -> list[dict[str, object]]:
+def _messages() -> list[dict[str, Any]]:
     """bob is a member of acme; ann comments on acme as a guest (``context.groupId``),
     so her copied rows would make a pair of their own if the pair SQL read them."""
     return [
-        {
-            "type": "group",
-            "messageId": "g1",
-            "userId": "bob",
-            "groupId": "acme",
-            "timestamp": _iso(START - DAY),
-        },
-        {
-            "type": "track",
-            "messageId": "c1",
-            "userId": "bob",
-            "event": "Comment Added",
-            "timestamp": _iso(START + 2 * DAY),
-        },
-        {
-            "type": "track",
-            "messageId": "c0",
-            "userId": "ann",
-            "event": "Comment Added",
-            "context": {"groupId": "acme"},
-            "timestamp": _iso(START),
-        },
+        message("group", "g1", "bob", START - DAY, groupId="acme"),
+        message("track", "c1", "bob", START + 2 * DAY, event="Comment Added"),
+        message("track", "c0", "ann", START, event="Comment Added", context={"groupId": "acme"}),
     ]
 
 
-def _step(inc: IncrementalEvaluator, store: DuckDBEventStore, now: object) -> StepInfo:
-    cfg = load_text(CONFIG)
-    info = inc.step(store, cfg, now)
-    full = evaluate(store, cfg, now, free_mail=frozenset(builtin_free_mail()))
-    assert comparable(info.evaluation) == comparable(full), now
-    assert sentences(info.evaluation) == sentences(full)
-    return info
+def _step(inc: IncrementalEvaluator, store: DuckDBEventStore, now: Any) -> StepInfo:
+    return checked_step(inc, store, load_text(CONFIG), now)
 
 
 def _held(info: StepInfo, pql: str) -> set[str]:
@@ -103,20 +78,9 @@ def test_a_user_window_exit_keeps_the_users_pairs(tmp_path: Path, prepared: bool
         assert _held(gone, "lively") == set()
 
         # ann comments again: her pairs are recomputed, and acme counts two again
-        append(
-            store,
-            [
-                {
-                    "type": "track",
-                    "messageId": "c9",
-                    "userId": "ann",
-                    "event": "Comment Added",
-                    "context": {"groupId": "acme"},
-                    "timestamp": _iso(START + 31 * DAY),
-                }
-            ],
-            START + 31 * DAY,
-        )
+        again = START + 31 * DAY
+        comment = message("track", "c9", "ann", again, event="Comment Added")
+        append(store, [{**comment, "context": {"groupId": "acme"}}], again)
         back = _step(inc, store, START + 31 * DAY + MINUTE)
         assert (back.full, back.paired) == (False, 1), back.reason
         assert _held(back, "lively") == {"acme"}
