@@ -23,7 +23,7 @@ from sqlalchemy import select
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "alerts"))
 
 from alerts_support import Receiver, running
-from test_serve import Server, cli, create_key, settings_of
+from test_serve import Server, cli, create_key, embedded, settings_of
 
 from beachhead.store.qualification_models import QualificationHistoryRow, QualificationRow
 from beachhead.store.state import StateStore
@@ -109,6 +109,30 @@ def test_serve_qualifies_and_alerts_soon_after_ingest(
         assert latency < 10, latency  # the aim is about a second; the machine is shared
         listed = json.loads(cli(env, "qualifications", "--format", "json").stdout)
         assert [q["entity_id"] for q in listed["qualifications"]] == ["probe"]
+    finally:
+        server.stop()
+    log = (tmp_path / "serve.log").read_text()
+    assert "Traceback" not in log, log
+
+
+@pytest.mark.slow
+def test_a_forwarded_evaluate_sends_its_alerts_without_waiting_for_the_poll(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    """Continuous evaluation off and a 30 s poll: ``beachhead evaluate``, forwarded to
+    the server that holds the embedded store, has the server send its webhook at once
+    (``web/alerts_worker.deliver_soon``), as serve's own rounds do."""
+    env = {**_env(embedded(tmp_path), receiver, tmp_path), "BEACHHEAD_EVAL_INTERVAL": "0"}
+    key = create_key(env)
+    server = Server(env, tmp_path / "serve.log").start()
+    try:
+        _send(server.url, key, [_click("probe", 1)])
+        time.sleep(1)  # the deliverer's first poll (at start) is long done
+        assert not receiver.ok_requests()  # nothing evaluates by itself
+        cli(env, "evaluate")
+        assert _wait(lambda: receiver.ok_requests(), 15), (tmp_path / "serve.log").read_text()
+        [hook] = receiver.ok_requests()
+        assert hook.json()["qualification"]["entity_id"] == "probe"
     finally:
         server.stop()
     log = (tmp_path / "serve.log").read_text()

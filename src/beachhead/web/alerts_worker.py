@@ -5,6 +5,12 @@ No routes (``router`` is empty); the startup hook starts a thread that calls
 ``StateStore``, and the shutdown hook stops it (a delivery in flight finishes first, up
 to its HTTP timeout). Because every delivery is claimed before it is sent, this is safe
 next to ``beachhead deliver`` from cron and next to other servers on one PostgreSQL.
+
+Work that may queue alerts asks for one delivery round at once (``deliver_soon``): serve's
+own evaluation rounds (``web/eval_worker.py``), a forwarded service such as
+``beachhead evaluate`` (``web/internal.py``) and the rep actions (``web/inbox.act``). The
+round runs in a kicker thread of its own, so a poll round stuck on a slow receiver does
+not hold it up, and a request never waits for it.
 """
 
 from __future__ import annotations
@@ -60,10 +66,60 @@ class DeliveryLoop:
             self._thread.join(timeout)
 
 
+class DeliveryKick:
+    """One delivery round on request, in its own thread (sends never block evaluations)."""
+
+    def __init__(self, state_url: str) -> None:
+        self.state_url = state_url
+        self._wanted = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="alerts-kick", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def kick(self, _result: object = None) -> None:
+        """Ask for one round (``_result``: an evaluation round's, when it calls)."""
+        self._wanted.set()
+
+    def _run(self) -> None:
+        state = StateStore(self.state_url)
+        deliverer = Deliverer(state, AlertSettings())
+        try:
+            while True:
+                self._wanted.wait()
+                if self._stop.is_set():
+                    break
+                self._wanted.clear()
+                try:
+                    deliverer.run_once()
+                except Exception:
+                    log.exception("immediate delivery failed; the deliverer's poll retries it")
+        finally:
+            deliverer.close()
+            state.close()
+
+    def stop(self, timeout: float | None = None) -> None:
+        self._stop.set()
+        self._wanted.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+
+def deliver_soon(app: FastAPI) -> None:
+    """One delivery round soon, in the kicker thread (a no-op without one)."""
+    kick: DeliveryKick | None = getattr(app.state, "alerts_kick", None)
+    if kick is not None:
+        kick.kick()
+
+
 async def startup(app: FastAPI) -> None:
     loop = DeliveryLoop(app.state.settings)
     loop.start()
     app.state.alerts_loop = loop
+    kick = DeliveryKick(app.state.settings.state_url)
+    kick.start()
+    app.state.alerts_kick = kick
 
 
 async def shutdown(app: FastAPI) -> None:
@@ -71,3 +127,6 @@ async def shutdown(app: FastAPI) -> None:
     if loop is not None:
         timeout = loop.alert_settings.alert_timeout.total_seconds() * 2 + 5
         await run_in_threadpool(loop.stop, timeout)
+    kick: DeliveryKick | None = getattr(app.state, "alerts_kick", None)
+    if kick is not None:
+        await run_in_threadpool(kick.stop, 30.0)

@@ -38,6 +38,7 @@ from beachhead.store.inbox import (
 from beachhead.store.qualifications import QualificationStore
 from beachhead.store.saved_views import SavedView, SavedViewStore
 from beachhead.web import deps
+from beachhead.web.alerts_worker import deliver_soon
 from beachhead.web.auth import safe_next
 from beachhead.web.layout import render
 
@@ -216,18 +217,21 @@ def act(
     actor = rep_name(config, user.email)
     try:
         if action == "claim":
-            return svc.claim(state, config, qualification_id, actor)
-        if action == "working":
-            return svc.start_working(state, config, qualification_id, actor)
-        if action == "won":
-            return svc.mark_won(state, config, qualification_id, actor)
-        if action == "disqualify":
-            return svc.disqualify(state, config, qualification_id, actor, reason)
-        return svc.reassign(
-            state, config, qualification_id, actor, rep=rep or None, team=team or None
-        )
+            q = svc.claim(state, config, qualification_id, actor)
+        elif action == "working":
+            q = svc.start_working(state, config, qualification_id, actor)
+        elif action == "won":
+            q = svc.mark_won(state, config, qualification_id, actor)
+        elif action == "disqualify":
+            q = svc.disqualify(state, config, qualification_id, actor, reason)
+        else:
+            q = svc.reassign(
+                state, config, qualification_id, actor, rep=rep or None, team=team or None
+            )
     except lc.LifecycleError as exc:
         raise HTTPException(409, str(exc)) from exc
+    deliver_soon(request.app)  # its alerts (assigned, status changed) go now
+    return q
 
 
 def row_scores(

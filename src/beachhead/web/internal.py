@@ -26,6 +26,7 @@ from beachhead.runtime import (
     run_local,
     write_server_info,
 )
+from beachhead.web.alerts_worker import deliver_soon
 
 router = APIRouter(prefix="/_internal", include_in_schema=False)
 
@@ -75,4 +76,5 @@ async def run_service(name: str, request: Request) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=422)
     except Exception as exc:
         return JSONResponse({"error": f"{type(exc).__name__}: {exc}"}, status_code=500)
+    deliver_soon(request.app)  # what it queued (a forwarded evaluate's alerts) goes now
     return JSONResponse(result)
