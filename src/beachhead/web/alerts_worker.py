@@ -114,10 +114,13 @@ def deliver_soon(app: FastAPI) -> None:
 
 
 async def startup(app: FastAPI) -> None:
-    loop = DeliveryLoop(app.state.settings)
+    settings: Settings = app.state.settings
+    if settings.embedded:  # both threads open the state store in the data folder
+        settings.data.mkdir(parents=True, exist_ok=True)
+    loop = DeliveryLoop(settings)
     loop.start()
     app.state.alerts_loop = loop
-    kick = DeliveryKick(app.state.settings.state_url)
+    kick = DeliveryKick(settings.state_url)
     kick.start()
     app.state.alerts_kick = kick
 
