@@ -39,7 +39,7 @@ from datetime import datetime
 
 import ibis
 
-from beachhead.engine.prepared import ts_sql
+from beachhead.engine.prepared import RAW_ID, ts_sql
 from beachhead.engine.snapshot import (
     aware_utc,
     link,
@@ -127,8 +127,8 @@ def read_rows(
     if named:
         rows = query_rows(
             con,
-            "SELECT DISTINCT COALESCE(user_id, anonymous_id) AS raw FROM events"
-            f" WHERE {where('events')} AND COALESCE(user_id, anonymous_id) IS NOT NULL",
+            f"SELECT DISTINCT {RAW_ID} AS raw FROM events"
+            f" WHERE {where('events')} AND {RAW_ID} IS NOT NULL",
         )
         out.named = {r["raw"] for r in rows}
     return out

@@ -91,6 +91,7 @@ from beachhead.engine.pairs import (
 )
 from beachhead.engine.prepared import (
     ACTIVITY_SQL,
+    RAW_ID,
     T_EVENTS,
     T_LEVEL,
     Evidence,
@@ -239,7 +240,7 @@ def _touched_by_level(
     and window, each a plain range on ``seq`` or ``ts`` (the storage's min/max per
     block skips most of the table; one select with the ORs read all of it, 20x slower)."""
     seq_mark = int(last.marks["events"].seq)
-    cols = "COALESCE(user_id, anonymous_id) AS r, context_group_id AS g"
+    cols = f"{RAW_ID} AS r, context_group_id AS g"
     upto = f"ts <= {ts_sql(as_of)}"
     parts = [
         f"SELECT {cols}, TRUE AS n, FALSE AS u, FALSE AS a FROM events"
@@ -285,7 +286,7 @@ def _guest_groups(con: ibis.BaseBackend, raws: set[str], as_of: datetime) -> set
         con,
         "SELECT DISTINCT context_group_id FROM events WHERE context_group_id IS NOT NULL"
         f" AND ts <= {ts_sql(as_of)} AND type IN ({ACTIVITY_SQL})"
-        f" AND COALESCE(user_id, anonymous_id) IN ({ids})",
+        f" AND {RAW_ID} IN ({ids})",
     )
     return {str(g) for (g,) in rows}
 

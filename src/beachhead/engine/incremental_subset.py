@@ -26,6 +26,7 @@ from beachhead.engine.evaluate import SUPPORTED_BACKENDS, _backend_of, _prepare
 from beachhead.engine.pairs import identity_of
 from beachhead.engine.prepared import (
     ACTIVITY_SQL,
+    RAW_ID,
     T_EVENTS,
     T_LEVEL,
     Evidence,
@@ -141,14 +142,14 @@ def evaluate_subset(
         _execute(
             con,
             f"CREATE TEMP TABLE {_quote(sub_name)} AS {select}("
-            f"COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_t)})"
+            f"{RAW_ID} IN (SELECT id FROM {_quote(raw_t)})"
             f" OR context_group_id IN (SELECT id FROM {_quote(acc_t)}))",
         )
         temps.append(sub_name)
         # guests: users of activity toward these accounts who are not members of them
         guests = fetch(
             con,
-            f"SELECT COALESCE(user_id, anonymous_id) AS r, context_group_id IS NOT NULL AS g,"
+            f"SELECT {RAW_ID} AS r, context_group_id IS NOT NULL AS g,"
             f" count(*) AS n FROM {_quote(sub_name)} GROUP BY 1, 2",
             pa.schema([("r", _STR), ("g", pa.bool_()), ("n", pa.int64())]),
         )
@@ -183,7 +184,7 @@ def evaluate_subset(
             _execute(
                 con,
                 f"CREATE TEMP TABLE {_quote(usr_events)} AS {select}"
-                f"COALESCE(user_id, anonymous_id) IN (SELECT id FROM {_quote(raw_u)})",
+                f"{RAW_ID} IN (SELECT id FROM {_quote(raw_u)})",
             )
             temps.append(usr_events)
             up_u = upload_shaped(

@@ -40,6 +40,7 @@ from beachhead.engine.evaluate import account_level
 from beachhead.engine.features import pair_features, pair_foldable, pair_partials, stream_features
 from beachhead.engine.prepared import (
     ACTIVITY_SQL,
+    RAW_ID,
     T_EVENTS,
     PreparedEvaluation,
     _execute,
@@ -63,7 +64,6 @@ from beachhead.rules.plan import Feature, FeatureKind, plan
 
 T_PAIRS = "bhq__pairs"
 _STR = pa.string()
-RAW_ID = "COALESCE(user_id, anonymous_id)"  # SQL: an events row's raw id
 
 
 def pairs_supported(config: Config, backend: str) -> bool:
@@ -204,7 +204,6 @@ class Run:
             assert since is None or since >= history.cut
             # the table is in about ts order, so the range skips the older blocks
             visible += f" AND ts > {ts_sql(history.cut)}"
-        raw_id = RAW_ID
         if later:
             assert since is not None
             after = f"ts > {ts_sql(since)}"
@@ -221,18 +220,18 @@ class Run:
             )
             ids_t = _quote(self.register("ids", ids))
             sql = (
-                f"SELECT {cols} FROM events JOIN {ids_t} ON {ids_t}.id = {raw_id}"
+                f"SELECT {cols} FROM events JOIN {ids_t} ON {ids_t}.id = {RAW_ID}"
                 f" WHERE {visible} AND ({ids_t}.whole OR {after})"
             )
         elif later:  # the ts range skips the blocks before the window
             sql = (
                 f"SELECT {cols} FROM events WHERE {visible} AND {after}"
-                f" AND {raw_id} IN (SELECT id FROM {_quote(self.ids('recent', later))})"
+                f" AND {RAW_ID} IN (SELECT id FROM {_quote(self.ids('recent', later))})"
             )
         else:
             sql = (
                 f"SELECT {cols} FROM events WHERE {visible}"
-                f" AND {raw_id} IN (SELECT id FROM {_quote(self.ids('raws', whole))})"
+                f" AND {RAW_ID} IN (SELECT id FROM {_quote(self.ids('raws', whole))})"
             )
         if into is None:
             _execute(self.con, f"CREATE TEMP TABLE {_quote(name)} AS {sql}")
@@ -426,7 +425,6 @@ def read_history(
     cut = as_of - history_reach(config) - HISTORY_MARGIN
     cols = ", ".join(_quote(c) for c in columns)
     if names:
-        raw_id = RAW_ID
         which = ", ".join(sql_string(n) for n in sorted(names))
         # the seqs of each (raw id, event)'s first and last row, then those rows (10M
         # events: 0.23 s; row_number() windows over the same rows took 1.06 s). Of rows
@@ -434,7 +432,7 @@ def read_history(
         ends = (
             f"SELECT unnest([arg_min(seq, ts), arg_max(seq, ts)]) FROM events"
             f" WHERE ts <= {ts_sql(cut)} AND seq <= {int(seq)} AND type IN ({ACTIVITY_SQL})"
-            f" AND event IN ({which}) AND {raw_id} IS NOT NULL GROUP BY {raw_id}, event"
+            f" AND event IN ({which}) AND {RAW_ID} IS NOT NULL GROUP BY {RAW_ID}, event"
         )
         table = duckdb_arrow(con.con, f"SELECT {cols} FROM events WHERE seq IN ({ends})")
     else:

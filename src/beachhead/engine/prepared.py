@@ -107,6 +107,7 @@ def sql_string(text: str) -> str:
 
 # The activity message types as a SQL list, for the step queries' ``type IN (...)``.
 ACTIVITY_SQL = ", ".join(sql_string(t) for t in sorted(ACTIVITY_TYPES))
+RAW_ID = "COALESCE(user_id, anonymous_id)"  # SQL: an events row's raw id
 
 
 def ts_sql(as_of: datetime) -> str:

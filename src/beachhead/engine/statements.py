@@ -31,10 +31,11 @@ import ibis
 import pyarrow as pa
 
 from beachhead.engine.isotime import micros
-from beachhead.engine.pairs import RAW_ID, T_PAIRS, PairPlan
+from beachhead.engine.pairs import T_PAIRS, PairPlan
 from beachhead.engine.prepared import (
     AS_OF_TS,
     AS_OF_US,
+    RAW_ID,
     T_ACCOUNTS,
     T_EVENTS,
     T_LEVEL,
