@@ -44,9 +44,7 @@ class DeliveryLoop:
         self._thread.start()
 
     def _run(self) -> None:
-        if self.settings.embedded:
-            self.settings.data.mkdir(parents=True, exist_ok=True)
-        state = StateStore(self.settings.state_url)
+        state = StateStore(self.settings.state_url)  # startup made the data folder
         deliverer = Deliverer(state, self.alert_settings)
         try:
             while not self._stop.is_set():
@@ -69,8 +67,9 @@ class DeliveryLoop:
 class DeliveryKick:
     """One delivery round on request, in its own thread (sends never block evaluations)."""
 
-    def __init__(self, state_url: str) -> None:
+    def __init__(self, state_url: str, alert_settings: AlertSettings) -> None:
         self.state_url = state_url
+        self.alert_settings = alert_settings
         self._wanted = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="alerts-kick", daemon=True)
@@ -84,7 +83,7 @@ class DeliveryKick:
 
     def _run(self) -> None:
         state = StateStore(self.state_url)
-        deliverer = Deliverer(state, AlertSettings())
+        deliverer = Deliverer(state, self.alert_settings)
         try:
             while True:
                 self._wanted.wait()
@@ -120,7 +119,7 @@ async def startup(app: FastAPI) -> None:
     loop = DeliveryLoop(settings)
     loop.start()
     app.state.alerts_loop = loop
-    kick = DeliveryKick(settings.state_url)
+    kick = DeliveryKick(settings.state_url, loop.alert_settings)  # the settings read once
     kick.start()
     app.state.alerts_kick = kick
 
