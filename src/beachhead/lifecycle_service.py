@@ -508,32 +508,21 @@ def run_replay(
 # --------------------------------------------------------------------------- rep actions
 
 
-def _find_rep(config: Config, rep: str, team: str | None = None) -> tuple[str, str] | None:
-    """The rep's email as the definitions spell it and their team (of ``team`` only,
-    when given), compared without case; None for anyone else."""
-    for t in config.teams:
-        if team is None or t.key == team:
-            for r in t.reps:
-                if r.email.lower() == rep.lower():
-                    return r.email, t.key
-    return None
-
-
 def _team_of(config: Config, rep: str) -> str | None:
-    found = _find_rep(config, rep)
-    return None if found is None else found[1]
+    found = config.rep(rep)
+    return None if found is None else found[0].key
 
 
 def _rep_of(config: Config, rep: str, team: str | None) -> tuple[str, str]:
-    """``_find_rep``, or a LifecycleError, so work is never handed to an address no
-    rep's inbox shows."""
+    """The rep's email as the definitions spell it and their team (``Config.rep``), or
+    a LifecycleError, so work is never handed to an address no rep's inbox shows."""
     if team is not None and all(t.key != team for t in config.teams):
         raise lc.LifecycleError(f"no team {team!r} in the definitions")
-    found = _find_rep(config, rep, team)
+    found = config.rep(rep, team)
     if found is None:
         where = f"team {team!r}" if team is not None else "any team of the definitions"
         raise lc.LifecycleError(f"{rep!r} is not a rep of {where}")
-    return found
+    return found[1].email, found[0].key
 
 
 def _when(at: datetime | None) -> datetime:

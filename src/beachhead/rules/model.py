@@ -490,6 +490,17 @@ class Config(_Node):
                 return t
         raise KeyError(key)
 
+    def rep(self, email: str, team: str | None = None) -> tuple[Team, Rep] | None:
+        """The rep with ``email`` (compared without case) and their team, the first in
+        the file (of team ``team`` only, when given); None for anyone else."""
+        low = email.lower()
+        for t in self.teams:
+            if team is None or t.key == team:
+                for r in t.reps:
+                    if r.email.lower() == low:
+                        return t, r
+        return None
+
     def plan_rank(self, plan: object) -> int | None:
         """Position of ``plan`` in the plan order (higher = bigger), None if unknown."""
         return self.plans.index(plan) if isinstance(plan, str) and plan in self.plans else None

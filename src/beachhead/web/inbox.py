@@ -121,10 +121,8 @@ def config_reps(config: Config) -> list[str]:
 
 def rep_name(config: Config, email: str) -> str:
     """The user's email as beachhead.yml spells it (routing counts load by that spelling)."""
-    for known in config_reps(config):
-        if known.lower() == email.lower():
-            return known
-    return email
+    found = config.rep(email)
+    return email if found is None else found[1].email
 
 
 def visibility(user: AppUser, config: Config) -> Visibility:

@@ -113,14 +113,14 @@ def teams(config: Config) -> list[TeamOut]:
 def set_away(request: Request, user: AppUser, email: str, away: bool) -> RepOut:
     """Mark a rep of the definitions away (or back): managers for anyone, reps for themself."""
     config = deps.config_strict(request)
-    found = [(t.key, r) for t in config.teams for r in t.reps if r.email.lower() == email.lower()]
-    if not found:
+    found = config.rep(email)
+    if found is None:
         raise HTTPException(404, f"no rep {email} in the definitions")
     if not user.can("manager") and email.lower() != user.email.lower():
         raise HTTPException(403, "marking another rep away needs the manager role")
     AppUserStore(deps.state(request)).set_away(email, away, user.email)
-    team, rep = found[0]
-    return RepOut(email=rep.email, name=rep.name, team=team, away=away)
+    team, rep = found
+    return RepOut(email=rep.email, name=rep.name, team=team.key, away=away)
 
 
 def keys(state: StateStore) -> list[KeyOut]:
