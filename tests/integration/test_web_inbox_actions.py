@@ -18,7 +18,7 @@ from beachhead.store.state import StateStore
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "unit" / "alerts"))
 
-from alerts_support import running
+from alerts_support import Receiver, running
 
 
 @pytest.fixture
@@ -128,33 +128,37 @@ def test_saved_views_personal_and_shared(url: str) -> None:
         assert loner.status_code == 422
 
 
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    yield from running()
+
+
 def test_a_reassignment_is_announced_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, receiver: Receiver
 ) -> None:
     """A rep action's alert goes out when the action is done (``deliver_soon``), not at
     the deliverer's next poll (30 s here)."""
     monkeypatch.setenv("BEACHHEAD_ALERT_POLL", "30s")
-    for receiver in running():
-        hook = f'\nalerts:\n  - on: assigned\n    webhook: {{url: "{receiver.url}/hook"}}\n'
-        settings = make_settings(tmp_path, None, hook)
-        (tmp_path / "data").mkdir()
-        state = StateStore(settings.state_url)
-        add_people(state)
-        seed(state, 20)
-        state.close()
-        with web_app(settings) as base, httpx.Client(base_url=base) as boss:
-            csrf = sign_in(boss, "manager@example.com")
-            time.sleep(1)  # the deliverer's first poll (at start) is long done
-            mine = boss.get("/api/v1/qualifications", params={"team": "mid_market"}).json()
-            qid = mine["qualifications"][0]["id"]
-            moved = boss.post(
-                f"/inbox/q/{qid}/reassign", data={"csrf_token": csrf, "rep": "bo@example.com"}
-            )
-            assert moved.status_code == 303
-            deadline = time.monotonic() + 15
-            while not receiver.ok_requests() and time.monotonic() < deadline:
-                time.sleep(0.05)
-            [sent] = receiver.ok_requests()
-            body = sent.json()
-            assert body["type"] == "assigned"
-            assert body["qualification"]["id"] == qid
+    hook = f'\nalerts:\n  - on: assigned\n    webhook: {{url: "{receiver.url}/hook"}}\n'
+    settings = make_settings(tmp_path, None, hook)
+    (tmp_path / "data").mkdir()
+    state = StateStore(settings.state_url)
+    add_people(state)
+    seed(state, 20)
+    state.close()
+    with web_app(settings) as base, httpx.Client(base_url=base) as boss:
+        csrf = sign_in(boss, "manager@example.com")
+        time.sleep(1)  # the deliverer's first poll (at start) is long done
+        mine = boss.get("/api/v1/qualifications", params={"team": "mid_market"}).json()
+        qid = mine["qualifications"][0]["id"]
+        moved = boss.post(
+            f"/inbox/q/{qid}/reassign", data={"csrf_token": csrf, "rep": "bo@example.com"}
+        )
+        assert moved.status_code == 303
+        deadline = time.monotonic() + 15
+        while not receiver.ok_requests() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [sent] = receiver.ok_requests()
+        body = sent.json()
+        assert body["type"] == "assigned"
+        assert body["qualification"]["id"] == qid
