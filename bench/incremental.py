@@ -90,14 +90,23 @@ def _acted(
     return out
 
 
-def changes(users: int, accounts: int, share: float, seed: int = 5) -> list[dict[str, Any]]:
-    """A few messages from ``share`` of the users (ids as ``bench/evaluate_data`` makes them)."""
+def changes(
+    users: int,
+    accounts: int,
+    share: float,
+    seed: int = 5,
+    count: int | None = None,
+    prefix: str = "inc",
+    at: Any = None,
+) -> list[dict[str, Any]]:
+    """A few messages from ``share`` of the users (or ``count`` of them), ids as
+    ``bench/evaluate_data`` makes them."""
     rng = random.Random(seed)
-    picked = rng.sample(range(users), max(1, int(users * share)))
-    at = AS_OF + timedelta(seconds=30)
+    picked = rng.sample(range(users), count or max(1, int(users * share)))
+    at = AS_OF + timedelta(seconds=30) if at is None else at
     out: list[dict[str, Any]] = []
     for i, u in enumerate(picked):
-        out += _acted(f"u_{u}", i, rng, at, "inc", accounts)
+        out += _acted(f"u_{u}", i, rng, at, prefix, accounts)
     return out
 
 
@@ -169,7 +178,7 @@ def _row(table: BenchTable, label: str, n: int, info: StepInfo, full_s: float) -
     )
 
 
-def measure(n: int, table: BenchTable) -> None:
+def measure(n: int, table: BenchTable, by_size: BenchTable | None = None) -> None:
     src = ensure(n)
     sh = shape(n)
     mail = frozenset(builtin_free_mail())
@@ -185,7 +194,9 @@ def measure(n: int, table: BenchTable) -> None:
             # the users' ids in the generated data
             users = len(first.evaluation.users)
 
-            def measured(raws: list[dict[str, Any]], at: Any, label: str) -> None:
+            def measured(
+                raws: list[dict[str, Any]], at: Any, label: str, into: BenchTable = table
+            ) -> None:
                 """Store ``raws``, then the step at ``at`` beside a full evaluation."""
                 nonlocal inc
                 if raws:
@@ -195,7 +206,7 @@ def measure(n: int, table: BenchTable) -> None:
                 full, full_s = _full(store, cfg, at, mail)
                 assert not info.full, info.reason
                 assert info.evaluation == full, "incremental and full evaluations differ"
-                _row(table, label, n, info, full_s)
+                _row(into, label, n, info, full_s)
 
             t1 = AS_OF + timedelta(minutes=1)
             measured(changes(sh.users, sh.accounts, 0.01), t1, f"1% of {users:,} users acted")
@@ -215,8 +226,33 @@ def measure(n: int, table: BenchTable) -> None:
                 t3 + timedelta(seconds=1),
                 "the same, other 1%, clock +1 s (right after ingest)",
             )
+            if by_size is None:
+                return
+            # the step's cost by the size of the change, as serve meets it (the clock
+            # one second on): what is fixed per step, what grows with the users who acted
+            at = t3 + timedelta(seconds=1)
+            for k, count in enumerate(_change_sizes(users)):
+                at += timedelta(seconds=1)
+                raws = changes(
+                    sh.users,
+                    sh.accounts,
+                    0.0,
+                    seed=20 + k,
+                    count=count,
+                    prefix=f"size{k}",
+                    at=at - timedelta(seconds=0.5),
+                )
+                measured(raws, at, f"{count:,} of {users:,} users acted, +1 s", by_size)
         finally:
             store.close()
+
+
+def _change_sizes(users: int) -> list[int]:
+    """One user, then 0.1%, 1% and 10% of ``users`` (each at least one more than before)."""
+    out = [1]
+    for share in (0.001, 0.01, 0.1):
+        out.append(max(out[-1] + 1, int(users * share)))
+    return out
 
 
 def run(quick: bool = False) -> list[BenchTable]:
@@ -236,8 +272,12 @@ def run(quick: bool = False) -> list[BenchTable]:
             "load",
         ],
     )
+    by_size = BenchTable(
+        "An incremental step by the size of the change (DuckDB, clock +1 s each)",
+        list(table.columns),
+    )
     for n in QUICK_SIZES if quick else SIZES:
-        measure(n, table)
+        measure(n, table, by_size)
     table.notes.append(
         "users/accounts: entities the step re-evaluated (the rest kept their results); "
         "results checked equal to the full evaluation. events read: the share of all "
@@ -247,4 +287,10 @@ def run(quick: bool = False) -> list[BenchTable]:
         "tables."
     )
     table.notes.append(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
-    return [table]
+    by_size.notes.append(
+        "each row: that many users (picked anywhere, as in the first table) send three "
+        "tracks and some an identify, then a step one second later beside a full "
+        "evaluation (checked equal). The one-user row is the step's fixed cost: what a step "
+        "pays whatever it reads (change detection, identity, four compiled plans, merge)."
+    )
+    return [table, by_size]
