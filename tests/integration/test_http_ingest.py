@@ -251,6 +251,8 @@ def test_rejected_messages_are_named_and_kept(server: Server, embedded_env: dict
         {"type": "dance", "userId": "u1"},
         {"type": "group", "userId": "u1"},
         {"type": "alias", "userId": "u1"},
+        {"type": ["track"], "event": "E", "userId": "u1", "messageId": "list-type"},
+        _track("calendar-end", timestamp="0001-01-01T00:00:00+01:00"),
         _track("good-2"),
     ]
     r = httpx.post(f"{server.url}/v1/batch", json={"batch": batch}, auth=(key, ""))
@@ -258,7 +260,7 @@ def test_rejected_messages_are_named_and_kept(server: Server, embedded_env: dict
     answer = r.json()
     assert answer["success"] is True
     rejected = {x["index"]: x["error"] for x in answer["rejected"]}
-    assert sorted(rejected) == [1, 2, 3, 4, 5, 6, 7]
+    assert sorted(rejected) == [1, 2, 3, 4, 5, 6, 7, 8, 9]
     assert "event" in rejected[1]
     assert "timestamp" in rejected[2]
     assert "object" in rejected[3]
@@ -266,16 +268,18 @@ def test_rejected_messages_are_named_and_kept(server: Server, embedded_env: dict
     assert "type" in rejected[5]
     assert "groupId" in rejected[6]
     assert "previousId" in rejected[7]
+    assert "unknown type" in rejected[8]  # a list: was a 500 that lost the whole request
+    assert "outside the calendar" in rejected[9]
     # re-sending the same request stores nothing twice
     again = httpx.post(f"{server.url}/v1/batch", json={"batch": batch}, auth=(key, ""))
     assert again.status_code == 200
     assert events_count(embedded_env) == 2
 
     listed = json.loads(cli(embedded_env, "rejects", "--format", "json").stdout)["rejects"]
-    assert len(listed) == 14  # both sends
-    first_send = sorted(listed, key=lambda x: x["id"])[:7]
-    assert [x["position"] for x in first_send] == [1, 2, 3, 4, 5, 6, 7]
-    assert [x["reason"] for x in first_send] == [rejected[i] for i in range(1, 8)]
+    assert len(listed) == 18  # both sends
+    first_send = sorted(listed, key=lambda x: x["id"])[:9]
+    assert [x["position"] for x in first_send] == [1, 2, 3, 4, 5, 6, 7, 8, 9]
+    assert [x["reason"] for x in first_send] == [rejected[i] for i in range(1, 10)]
     assert all(x["source"] == "http:/v1/batch key=backend" for x in first_send)
     assert json.loads(first_send[0]["raw"]) == batch[1]
     assert json.loads(first_send[2]["raw"]) == 42

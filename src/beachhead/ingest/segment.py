@@ -54,11 +54,21 @@ def _parse_iso(text: str) -> datetime | None:
         s = s[:-1] + "Z"
     try:
         dt = datetime.fromisoformat(s)
-    except ValueError:
+        if dt.tzinfo is None:
+            return dt.replace(tzinfo=UTC)
+        # an offset at the ends of the calendar (0001-01-01T00:00+01:00) has no UTC time
+        return dt.astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+
+
+def _parses_without_utc(text: str) -> bool:
+    """An ISO-8601 time whose offset takes it past the calendar's ends in UTC."""
+    try:
+        datetime.fromisoformat(text.strip().removesuffix("z").removesuffix("Z"))
+    except ValueError:
+        return False
+    return True
 
 
 def parse_time(value: object, field: str) -> datetime | None:
@@ -69,6 +79,8 @@ def parse_time(value: object, field: str) -> datetime | None:
         dt = _parse_iso(value)
         if dt is not None:
             return dt
+        if _parses_without_utc(value):
+            raise InvalidMessage(f"'{field}' falls outside the calendar in UTC: {_short(value)}")
     raise InvalidMessage(f"'{field}' is not an ISO-8601 time: {_short(value)}")
 
 
@@ -133,7 +145,7 @@ def normalize(raw: object, received_at: datetime, sent_at: str | None = None) ->
     mtype = get("type")
     if mtype is None or mtype == "":
         raise InvalidMessage("message needs 'type'")
-    if mtype not in TYPES:
+    if not isinstance(mtype, str) or mtype not in TYPES:  # a list or object is no type
         raise InvalidMessage(f"unknown type {_short(mtype)} (expected one of {_TYPES_TEXT})")
 
     # ids: a non-empty str without NUL is the common case and is taken as it is
@@ -231,5 +243,11 @@ def _message_time(
     if original is not None:
         if sent is None:
             return original
-        return original + (received_at - sent)
+        try:
+            return original + (received_at - sent)
+        except OverflowError:
+            raise InvalidMessage(
+                "'originalTimestamp' corrected by the clock skew between 'sentAt' and the"
+                " time received falls outside the calendar"
+            ) from None
     return received_at.astimezone(UTC)
