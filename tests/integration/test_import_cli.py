@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -280,6 +281,56 @@ def test_csv_strict_and_missing_id_column(
     assert events_store().trait_rows() == []
 
 
+def _cut_gzip(n: int) -> bytes:
+    """A gzip of ``n`` valid tracks, cut at 90% of its bytes (a download that broke off)."""
+    text = "".join(
+        orjson.dumps(
+            {"type": "track", "userId": f"u{i % 7}", "event": "E", "messageId": f"cut-{i}"}
+        ).decode()
+        + "\n"
+        for i in range(n)
+    )
+    data = gzip.compress(text.encode())
+    return data[: len(data) * 9 // 10]
+
+
+def test_input_that_breaks_off_is_one_line_naming_what_was_stored(
+    backend_env: dict[str, str], tmp_path: Path, events_store: Any
+) -> None:
+    """A gzip cut short, or a CSV whose bytes stop being UTF-8 after thousands of rows:
+    one line on stderr, exit 1, saying how far it read and what of it was stored (was a
+    bare 'aborted' after storing 2,000 lines, and 'cannot read' after storing 5,000 rows)."""
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(_cut_gzip(3000))
+    strict = run(backend_env, "import", "events", "--strict", str(cut))
+    assert strict.returncode == 1 and strict.stdout == ""
+    assert strict.stderr.count("\n") == 1 and "nothing was stored (--strict)" in strict.stderr
+    assert events_store().count() == 0
+    proc = run(backend_env, "import", "events", str(cut))
+    assert proc.returncode == 1 and proc.stdout == ""
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("error: cannot read the input past line ")
+    assert "ends too early" in line
+    stored = events_store().count()
+    assert 0 < stored < 3000 and f"; {stored} stored from the lines before it" in line
+
+    rows = "".join(f"a{i},n{i}\n" for i in range(6000))
+    csv_file = tmp_path / "accounts.csv"
+    csv_file.write_bytes(b"id,name\n" + rows.encode() + b"bad\xff,1\n")
+    proc = run(backend_env, "import", "accounts", str(csv_file))
+    assert proc.returncode == 1
+    [line] = proc.stderr.strip().splitlines()
+    assert "the bytes are not UTF-8 text" in line
+    kept = len(events_store().trait_rows())
+    assert kept >= 5000 and f"; {kept} stored from the lines before it" in line
+
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    gone = run(backend_env, "import", "events", str(folder))
+    assert gone.returncode == 1
+    assert gone.stderr.strip() == f"error: cannot read {folder}: a folder, not a file"
+
+
 def test_installed_command_reads_gzip_from_stdin(backend_env: dict[str, str]) -> None:
     """The real executable end to end: gzip on stdin, table on stdout, exit code."""
     text, n_good = mixed_file()
@@ -312,6 +363,14 @@ def test_import_runs_inside_a_live_server(tmp_path: Path) -> None:
         accounts = tmp_path / "accounts.csv"
         accounts.write_text(ACCOUNTS_CSV)
         assert run_json(env, "import", "accounts", str(accounts), code=1)["stored"] == 2
+        # stdin goes to the server as the bytes read: not UTF-8 is refused there as here
+        # (it was decoded with replacement characters and stored, exit 0)
+        latin = run(env, "import", "accounts", "-", stdin=b"id,name\nlatin,Caf\xe9\n")
+        assert latin.returncode == 1 and "not UTF-8" in latin.stderr
+        cut = run(env, "import", "events", "-", stdin=_cut_gzip(3000))
+        assert cut.returncode == 1 and "ends too early" in cut.stderr
+        said = re.search(r"; (\d+) stored from the lines before it", cut.stderr)
+        assert said is not None, cut.stderr
     finally:
         srv.stop()
-    assert len(stored_messages(env)) == n_good
+    assert len(stored_messages(env)) == n_good + int(said.group(1))

@@ -7,8 +7,10 @@ folder the import runs inside the server (it holds DuckDB); otherwise here.
 
 from __future__ import annotations
 
+import base64
 import gc
 import gzip
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -39,15 +41,14 @@ def _source(file: str) -> str:
 
 def _forwarded(settings: Settings, kind: str, file: str, strict: bool) -> ImportReport | None:
     """Run the import inside a live server holding the embedded store; None if there is none."""
-    from beachhead.ingest.importers import ImportReport, open_input
+    from beachhead.ingest.importers import ImportReport
     from beachhead.runtime import call_service, find_server
 
     if not settings.embedded or find_server(settings) is None:
         return None
     payload: dict[str, Any] = {"kind": kind, "source": _source(file), "strict": strict}
-    if file == "-":
-        with open_input("-") as inp:
-            payload["text"] = inp.stream.read().decode("utf-8", errors="replace")
+    if file == "-":  # the bytes as they came (gzip or not): the server reads them as a file
+        payload["data"] = base64.b64encode(sys.stdin.buffer.read()).decode("ascii")
     else:
         payload["path"] = str(Path(file).resolve())
     result = call_service(settings, "import", payload)
@@ -130,7 +131,9 @@ def _run(
 
     settings = load_settings(config, data)
     if file != "-" and not Path(file).is_file():
-        raise fail(f"cannot read {file}: no such file")
+        what = Path(file)
+        why = "a folder, not a file" if what.is_dir() else "not a file" if what.exists() else ""
+        raise fail(f"cannot read {file}: {why or 'no such file'}")
     try:
         report = execute(settings, kind, file, strict)
     except (ImportFailed, ServiceError) as exc:

@@ -14,12 +14,13 @@ import gzip
 import io
 import sys
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, TypeVar
 
 import orjson
 
@@ -29,6 +30,7 @@ from beachhead.ingest.message import Message, Reject
 from beachhead.ingest.segment import InvalidMessage, normalize, parse_time
 from beachhead.store.events import EventStore
 
+T = TypeVar("T")
 BATCH_LINES = 2000
 RAW_LIMIT = 32 * 1024  # longest raw text kept in a reject record
 
@@ -38,6 +40,53 @@ Progress = Callable[[int], None]  # called with the number of lines done so far
 
 class ImportFailed(ValueError):
     """The file as a whole cannot be imported (e.g. a CSV without an ``id`` column)."""
+
+
+class _Unreadable(Exception):
+    """Reading the input failed part way (a gzip stream cut short, bytes that are not
+    UTF-8 in a CSV, a read error): ``cause`` says why."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+
+
+# what reading an input can raise part way: a truncated or corrupt gzip stream (EOFError,
+# zlib.error, gzip.BadGzipFile is an OSError), a failing read, a CSV's bytes not UTF-8
+_READ_ERRORS = (EOFError, zlib.error, OSError, UnicodeDecodeError)
+
+
+def _reading(lines: Iterable[T]) -> Iterator[T]:
+    """``lines``, with a failure to read the next one raised as ``_Unreadable``."""
+    it = iter(lines)
+    while True:
+        try:
+            line = next(it)
+        except StopIteration:
+            return
+        except _READ_ERRORS as exc:
+            raise _Unreadable(exc) from exc
+        yield line
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the bytes are not UTF-8 text ({exc.reason}, byte 0x{exc.object[exc.start]:02x})"
+    if isinstance(exc, EOFError):
+        return "the compressed file ends too early (cut short?)"
+    return str(exc) or type(exc).__name__
+
+
+def _cut_short(after: int, stored: int, exc: BaseException, strict: bool) -> ImportFailed:
+    """The one-line error for an input that could not be read past line ``after``."""
+    kept = (
+        "nothing was stored (--strict)"
+        if strict
+        else f"{stored} stored from the lines before it (importing the whole file again "
+        "later stores nothing twice)"
+    )
+    where = f"past line {after}" if after else "from its first line"
+    return ImportFailed(f"cannot read the input {where}: {_why(exc)}; {kept}")
 
 
 @dataclass(slots=True)
@@ -135,17 +184,21 @@ def import_events(
         if progress is not None:
             progress(done)
 
-    for n, line in _numbered(lines):
-        done = n
-        got = _parse_line(line, now)
-        if isinstance(got, str):
-            report.rejected.append((n, got))
-            rejects.append(_reject(source, n, got, line, now))
-        else:
-            messages.append(got[0])
-            raws.append(got[1])
-        if len(messages) + len(rejects) >= batch_lines:
-            flush()
+    try:
+        for n, line in _numbered(_reading(lines)):
+            done = n
+            got = _parse_line(line, now)
+            if isinstance(got, str):
+                report.rejected.append((n, got))
+                rejects.append(_reject(source, n, got, line, now))
+            else:
+                messages.append(got[0])
+                raws.append(got[1])
+            if len(messages) + len(rejects) >= batch_lines:
+                flush()
+    except _Unreadable as exc:
+        flush()  # the whole lines read before the break are kept, as any valid line
+        raise _cut_short(done, report.stored, exc.cause, False) from exc
     flush()
     return report
 
@@ -163,7 +216,16 @@ def _import_events_strict(
     report = ImportReport()
     rejects: list[Reject] = []
     with tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024) as spool:
-        for n, line in _numbered(lines):
+        done = 0
+        numbered = _numbered(_reading(lines))
+        while True:
+            try:
+                n, line = next(numbered)
+            except StopIteration:
+                break
+            except _Unreadable as exc:
+                raise _cut_short(done, 0, exc.cause, True) from exc
+            done = n
             got = _parse_line(line, now)
             if isinstance(got, str):
                 report.rejected.append((n, got))
@@ -195,9 +257,11 @@ def _csv_rows(
     kind: str, text: Iterable[str], now: datetime, report: ImportReport, raw_of: dict[int, str]
 ) -> Iterator[_Row]:
     """Parse an accounts/users CSV into derived rows; bad rows go to ``report.rejected``."""
-    reader = csv.reader(text)
+    reader = csv.reader(_reading(text))
     try:
         header = [h.strip() for h in next(reader)]
+    except _Unreadable as exc:
+        raise _cut_short(0, 0, exc.cause, False) from exc
     except StopIteration:
         raise ImportFailed(
             "the CSV file is empty (it needs a header with an 'id' column)"
@@ -294,7 +358,17 @@ def _import_csv(
         if progress is not None:
             progress(last_line)
 
-    for row in _csv_rows(kind, text, at, report, raw_of):
+    rows = _csv_rows(kind, text, at, report, raw_of)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except _Unreadable as exc:
+            after = max([last_line, *(n for n, _why in report.rejected)])
+            if not strict:
+                flush()  # the rows read before the break are kept, as any valid row
+            raise _cut_short(after, report.stored, exc.cause, strict) from exc
         last_line = row.line
         if strict:
             kept.append(row)
@@ -398,6 +472,15 @@ def open_input(path: str) -> Iterator[OpenedInput]:
     finally:
         if close:
             base.close()
+
+
+def bytes_input(data: bytes) -> IO[bytes]:
+    """Bytes read elsewhere (``-`` forwarded to a live server) as an input stream,
+    gunzipped when they are gzip, as ``open_input`` does."""
+    stream: IO[bytes] = io.BytesIO(data)
+    if data[:2] == b"\x1f\x8b":
+        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+    return stream
 
 
 def text_lines(stream: IO[bytes]) -> io.TextIOWrapper:
