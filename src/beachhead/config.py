@@ -5,7 +5,7 @@
 | config | BEACHHEAD_CONFIG | ./beachhead.yml |
 | data | BEACHHEAD_DATA | ./.beachhead |
 | database_url | BEACHHEAD_DATABASE_URL | unset: DuckDB (events) + SQLite (state) in ``data`` |
-| warehouse_url | BEACHHEAD_WAREHOUSE_URL | unset |
+| warehouse_url | BEACHHEAD_WAREHOUSE_URL | unset (not supported yet: a value is refused) |
 | host / port | BEACHHEAD_HOST / BEACHHEAD_PORT | 127.0.0.1 / 8000 |
 | max_message_bytes | BEACHHEAD_MAX_MESSAGE_BYTES | 32 KB (after decompression) |
 | max_request_bytes | BEACHHEAD_MAX_REQUEST_BYTES | 500 KB (after decompression) |
@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 S = TypeVar("S", bound=BaseSettings)
@@ -55,6 +55,32 @@ class Settings(BaseSettings):
     max_message_bytes: int = 32 * 1024
     max_request_bytes: int = 500 * 1024
     free_mail_file: Path | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, v: str | None) -> str | None:
+        if v and not v.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise ValueError("expected a PostgreSQL URL, postgresql://user@host:port/database")
+        return v or None
+
+    @field_validator("warehouse_url")
+    @classmethod
+    def _no_warehouse_yet(cls, v: str | None) -> str | None:
+        # named in interfaces.md, not built: an error beats reading the embedded store
+        # while the user believes their warehouse is read
+        if v:
+            raise ValueError(
+                "reading events, users and accounts from a warehouse is not supported yet;"
+                " unset it (BEACHHEAD_DATABASE_URL keeps everything in PostgreSQL)"
+            )
+        return None
+
+    @field_validator("free_mail_file")
+    @classmethod
+    def _readable_file(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError("no such file" if not v.exists() else "not a file")
+        return v
 
     @property
     def embedded(self) -> bool:

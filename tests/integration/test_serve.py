@@ -202,6 +202,8 @@ def test_a_second_serve_on_the_same_data_folder_fails_in_one_line(
         ("BEACHHEAD_ALERT_BACKOFF", "soon", "expected a span like 30s"),
         ("BEACHHEAD_PORT", "abc", "valid integer"),
         ("BEACHHEAD_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/none", "state store"),
+        ("BEACHHEAD_FREE_MAIL_FILE", "/nonexistent/free-mail.txt", "no such file"),
+        ("BEACHHEAD_WAREHOUSE_URL", "duckdb:///w.duckdb", "not supported yet"),
     ],
 )
 def test_serve_with_a_bad_setting_fails_in_one_line_before_serving(

@@ -41,6 +41,17 @@ for _name in COMMAND_MODULES:
     _mod.register(app)
 
 
+def _unreachable_database(exc: BaseException) -> bool:
+    """A PostgreSQL that cannot be reached or signed in to (psycopg's or SQLAlchemy's
+    ``OperationalError``, as every command meets it on its first query)."""
+    for e in (exc, exc.__cause__):
+        if e is not None and type(e).__name__ == "OperationalError":
+            module = type(e).__module__
+            if module.startswith(("psycopg", "sqlalchemy")):
+                return True
+    return False
+
+
 def main() -> None:
     """The ``beachhead`` entry point: ``app``, with a usage error (an unknown option or
     command, a bad option value) as ONE line on stderr, as for every other bad input
@@ -56,6 +67,11 @@ def main() -> None:
         kinds = {c.__name__ for c in type(exc).__mro__}
         if "SettingsError" in kinds:  # a bad BEACHHEAD_... variable, whatever the command
             typer.echo(f"error: {exc}", err=True)
+            raise SystemExit(1) from None
+        if _unreachable_database(exc):
+            text = str(getattr(exc, "orig", None) or exc).strip()  # SQLAlchemy wraps psycopg's
+            first = text.splitlines()[0] if text else type(exc).__name__
+            typer.echo(f"error: cannot use BEACHHEAD_DATABASE_URL: {first}", err=True)
             raise SystemExit(1) from None
         if "ClickException" not in kinds:
             raise
