@@ -32,6 +32,9 @@ def test_keys_create_list_revoke(backend_env: dict[str, str]) -> None:
     again = cli(backend_env, "keys", "revoke", key, check=False)
     assert again.returncode == 1
     assert again.stderr.strip().count("\n") == 0 and again.stderr.startswith("error:")
+    # --format json, as every command takes (interfaces.md): was "No such option"
+    revoked = cli(backend_env, "keys", "revoke", as_json["key"], "--format", "json").stdout
+    assert json.loads(revoked) == {"revoked": True, "prefix": as_json["key"][:10]}
 
 
 def test_rejects_command_lists_what_the_store_holds(backend_env: dict[str, str]) -> None:

@@ -73,17 +73,20 @@ def create_key(env: dict[str, str], name: str = "test") -> str:
 class Server:
     """A ``beachhead serve --port 0`` subprocess on loopback."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, as_json: bool = False) -> None:
         self.env = env
         self.log = log
+        self.as_json = as_json  # serve --format json: stdout says {"url", "pid", "data"}
+        self.said: dict[str, object] = {}
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
 
     def start(self) -> Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("a") as err:
+            args = ["serve", "--host", "127.0.0.1", "--port", "0"]
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "beachhead", "serve", "--host", "127.0.0.1", "--port", "0"],
+                [sys.executable, "-m", "beachhead", *args, *self._format()],
                 env=full_env(self.env),
                 stdout=subprocess.PIPE,
                 stderr=err,
@@ -91,6 +94,9 @@ class Server:
             )
         assert self.proc.stdout is not None
         self.url = self.proc.stdout.readline().strip()
+        if self.as_json:
+            self.said = json.loads(self.url)
+            self.url = str(self.said["url"])
         assert self.url.startswith("http://127.0.0.1:"), self.log.read_text()
         settings = settings_of(self.env)
         deadline = time.monotonic() + START_TIMEOUT
@@ -99,6 +105,9 @@ class Server:
             assert time.monotonic() < deadline, "serve did not become ready"
             time.sleep(0.05)
         return self
+
+    def _format(self) -> list[str]:
+        return ["--format", "json"] if self.as_json else []
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -235,6 +244,23 @@ def test_cli_works_beside_the_server(server: Server, embedded_env: dict[str, str
     migrated = cli(embedded_env, "migrate", subprocess_=True)
     assert "ready (1 messages)" in migrated.stdout
     assert "lock" not in migrated.stderr.lower()
+    as_json = cli(embedded_env, "migrate", "--format", "json", subprocess_=True).stdout
+    assert json.loads(as_json) == {"state_revision": "0005", "events": 1}
+
+
+def test_serve_format_json_says_where_it_listens(
+    embedded_env: dict[str, str], tmp_path: Path
+) -> None:
+    srv = Server(embedded_env, tmp_path / "serve.log", as_json=True).start()
+    try:
+        assert set(srv.said) == {"url", "pid", "data"}
+        assert srv.proc is not None and srv.said["pid"] == srv.proc.pid
+        assert srv.said["data"] == str(settings_of(embedded_env).data.resolve())
+        import httpx
+
+        assert httpx.get(f"{srv.url}/signin").status_code == 200
+    finally:
+        srv.stop()
 
 
 def _hold_duckdb(path: Path, seconds: float) -> subprocess.Popen[str]:

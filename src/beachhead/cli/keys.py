@@ -99,8 +99,10 @@ def revoke(
     key: Annotated[str, typer.Argument(help="The full write key.")],
     config: ConfigOpt = None,
     data: DataOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
-    """Revoke a write key: the ingest API refuses it (401) within about a second."""
+    """Revoke a write key: the ingest API refuses it (401) within about a second (a
+    running server keeps the keys it checked for a second)."""
     state = _state(config, data)
     try:
         done = state.revoke_key(key)
@@ -108,7 +110,10 @@ def revoke(
         state.close()
     if not done:
         raise fail("no active write key matches that key")
-    typer.echo(f"Revoked write key {key[:10]}…")
+    if fmt is Format.json:
+        typer.echo(orjson.dumps({"revoked": True, "prefix": key[:10]}).decode())
+    else:
+        typer.echo(f"Revoked write key {key[:10]}…")
 
 
 def register(app: typer.Typer) -> None:

@@ -12,9 +12,10 @@ import secrets
 import socket
 from typing import TYPE_CHECKING, Annotated
 
+import orjson
 import typer
 
-from beachhead.cli.common import ConfigOpt, DataOpt, fail
+from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
 
 if TYPE_CHECKING:  # loaded in the command: `--help` stays quick
     from beachhead.config import Settings
@@ -68,8 +69,10 @@ def serve(
     ] = None,
     config: ConfigOpt = None,
     data: DataOpt = None,
+    fmt: FormatOpt = Format.table,
 ) -> None:
-    """Serve the web app and the ingest API until interrupted."""
+    """Serve the web app and the ingest API until interrupted. Once it listens, stdout
+    says where: the URL alone on a line, or with --format json {"url", "pid", "data"}."""
     import uvicorn
 
     from beachhead.config import load_settings
@@ -110,7 +113,11 @@ def serve(
     # CPU per event in bench ingest_http (A/B alternating, load 4.5-4.9).
     gc.set_threshold(20_000, 20, 100)
     typer.echo(f"Beachhead is serving on {url}", err=True)
-    typer.echo(url)
+    if fmt is Format.json:
+        where = None if not settings.embedded else str(settings.data.resolve())
+        typer.echo(orjson.dumps({"url": url, "pid": os.getpid(), "data": where}).decode())
+    else:
+        typer.echo(url)
     try:
         server.run(sockets=[sock])
     finally:
@@ -118,7 +125,7 @@ def serve(
         sock.close()
 
 
-def migrate(config: ConfigOpt = None, data: DataOpt = None) -> None:
+def migrate(config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Create or upgrade both stores now (they are also migrated on first use)."""
     from beachhead.config import load_settings
     from beachhead.runtime import ServiceError, call_service
@@ -129,12 +136,17 @@ def migrate(config: ConfigOpt = None, data: DataOpt = None) -> None:
         settings.data.mkdir(parents=True, exist_ok=True)
     state = StateStore(settings.state_url)
     state.close()
-    typer.echo(f"state store: at revision {state.revision}")
+    if fmt is Format.table:
+        typer.echo(f"state store: at revision {state.revision}")
     try:
         result = call_service(settings, "events_count", {})
     except ServiceError as exc:
         raise fail(str(exc)) from exc
-    typer.echo(f"events store: ready ({result['events']} messages)")
+    if fmt is Format.json:
+        out = {"state_revision": state.revision, "events": result["events"]}
+        typer.echo(orjson.dumps(out).decode())
+    else:
+        typer.echo(f"events store: ready ({result['events']} messages)")
 
 
 def register(app: typer.Typer) -> None:
