@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 import ibis
 import ibis.expr.types as ir
 
+from beachhead.engine.jsonpath import json_path
 from beachhead.engine.snapshot import Uploaded
 from beachhead.engine.values import Ctx, Value, compare, from_json
 from beachhead.ingest.message import ACTIVITY_TYPES
@@ -52,14 +53,6 @@ def fill_zero(feature: Feature) -> bool:
         Metric.MEMBERS,
         Metric.DISTINCT_VALUES,
     )
-
-
-def json_path(obj: ir.JSONValue, keys: tuple[str, ...] | list[str]) -> ir.JSONValue:
-    """Walk nested objects (a missing step gives NULL)."""
-    out = obj
-    for key in keys:
-        out = out[key]
-    return out
 
 
 def property_value(props: ir.JSONValue, path: str) -> Value:

@@ -38,6 +38,7 @@ import pyarrow.compute as pc
 
 from beachhead.engine.evaluate import account_level
 from beachhead.engine.features import pair_features, pair_foldable, pair_partials, stream_features
+from beachhead.engine.jsonpath import dialect
 from beachhead.engine.prepared import (
     ACTIVITY_SQL,
     RAW_ID,
@@ -84,6 +85,25 @@ class PairPlan:
 
 
 def compile_pairs(
+    config: Config,
+    backend: str,
+    *,
+    stitched: bool,
+    events_schema: sch.Schema,
+    array_lambdas: bool = True,
+) -> PairPlan:
+    """``_compile_pairs`` with its JSON steps written for ``backend`` (``engine/jsonpath.py``)."""
+    with dialect(backend):
+        return _compile_pairs(
+            config,
+            backend,
+            stitched=stitched,
+            events_schema=events_schema,
+            array_lambdas=array_lambdas,
+        )
+
+
+def _compile_pairs(
     config: Config,
     backend: str,
     *,

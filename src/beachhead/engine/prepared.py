@@ -52,6 +52,7 @@ import pyarrow.compute as pc
 
 from beachhead.engine.conditions import Scope, band_column, score_column
 from beachhead.engine.isotime import micros
+from beachhead.engine.jsonpath import dialect
 from beachhead.engine.snapshot import Uploaded, duckdb_arrow, upload
 from beachhead.engine.values import Ctx
 from beachhead.ingest.identity import Snapshot
@@ -323,6 +324,25 @@ def sentinel_ctx(backend: str, array_lambdas: bool) -> Ctx:
 
 
 def compile_plan(
+    config: Config,
+    backend: str,
+    *,
+    stitched: bool,
+    events_schema: sch.Schema,
+    array_lambdas: bool = True,
+) -> PreparedEvaluation:
+    """``_compile_plan`` with its JSON steps written for ``backend`` (``engine/jsonpath.py``)."""
+    with dialect(backend):
+        return _compile_plan(
+            config,
+            backend,
+            stitched=stitched,
+            events_schema=events_schema,
+            array_lambdas=array_lambdas,
+        )
+
+
+def _compile_plan(
     config: Config,
     backend: str,
     *,
