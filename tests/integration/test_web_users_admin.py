@@ -4,6 +4,8 @@ the user it makes can sign in to the web app. Both backends."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -116,3 +118,20 @@ def test_password_prompt_and_sign_in(tmp_path: Path) -> None:
         sign_in(client, "first@example.com", "typed password")
         assert client.get("/api/v1/me").json()["role"] == "admin"
         assert client.get("/settings").status_code == 200
+
+
+def test_no_password_without_a_terminal_is_one_line(tmp_path: Path) -> None:
+    """Nothing on stdin and no --password: one line, exit 1 (was getpass's warning, its
+    source line and 'aborted')."""
+    args = ["create", "--email", "x@example.com", "--role", "admin", "--data", str(tmp_path)]
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("beachhead")), "users-admin", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr.splitlines() == [
+        "error: no password: pass --password, pipe it on stdin, or run in a terminal"
+    ]

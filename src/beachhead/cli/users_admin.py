@@ -7,6 +7,7 @@ these commands work while ``beachhead serve`` runs on the same data.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -63,6 +64,17 @@ def _show(u: AppUser, fmt: Format, verb: str) -> None:
     typer.echo(f"{verb} {u.email}: {u.role}{team}")
 
 
+def _ask_password() -> str:
+    """The password from a hidden prompt in a terminal, else the first line of stdin
+    (a script piping it); nothing there is one line, not getpass's warning and 'aborted'."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True))
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    if not line.strip():
+        raise fail("no password: pass --password, pipe it on stdin, or run in a terminal")
+    return line.rstrip("\r\n")
+
+
 @users_admin_app.command("create")
 def create(
     email: EmailArg,
@@ -78,7 +90,7 @@ def create(
 ) -> None:
     """Create an app user (the first one should be an admin)."""
     if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+        password = _ask_password()
     user = _with_store(config, data, lambda s: s.create(email, password, role, team, name))
     _show(user, fmt, "Created")
 
@@ -138,7 +150,7 @@ def set_password(
 ) -> None:
     """Set a new password (ends the user's sessions)."""
     if password is None:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+        password = _ask_password()
     _show(_with_store(config, data, lambda s: s.set_password(email, password)), fmt, "Updated")
 
 
