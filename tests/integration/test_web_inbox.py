@@ -215,6 +215,11 @@ def test_html_pages_show_every_row_with_its_evidence(
             seen += rows
             for qid in rows:
                 assert f"Signal {int(qid[1:])} held" in page.text  # the evidence sentence
+            # each row links its account's page (README's tour: click an account name)
+            by_id = {q.id: q for q in quals}
+            linked = set(re.findall(r'href="/accounts/([^"]+)" data-account-link', page.text))
+            assert {by_id[qid].account_id for qid in rows if by_id[qid].account_id} <= linked
+            assert linked, "no account links"
             found = re.search(r'href="([^"]+)" rel="next"', page.text)
             next_url = found.group(1).replace("&amp;", "&") if found else None
     assert seen == want
