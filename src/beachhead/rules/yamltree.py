@@ -28,6 +28,27 @@ def _timestamp_as_str(self: _Constructor, node: Any) -> str:
 
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_str)
 
+# YAML 1.2's core schema: what ruamel resolves as a number beyond these (``1_000``,
+# ``0b11``, ``0x_1F``, ``1_0.5``: YAML 1.1 forms) stays the string it is in 1.2
+_CORE_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(
+    r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF)|\.(nan|NaN|NAN)"
+)
+
+
+def _int_core(self: _Constructor, node: Any) -> Any:
+    text = str(self.construct_scalar(node))
+    return self.construct_yaml_int(node) if _CORE_INT.fullmatch(text) else text
+
+
+def _float_core(self: _Constructor, node: Any) -> Any:
+    text = str(self.construct_scalar(node))
+    return self.construct_yaml_float(node) if _CORE_FLOAT.fullmatch(text) else text
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:int", _int_core)
+_Constructor.add_constructor("tag:yaml.org,2002:float", _float_core)
+
 
 @dataclass
 class Y:

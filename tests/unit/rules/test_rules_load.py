@@ -245,3 +245,28 @@ def test_anchors_merge_keys_and_x_keys() -> None:
     assert a.when == iter_leaves(b.when)[0]
     with pytest.raises(ConfigError, match=re.escape("pqls[0].bogus: unknown key 'bogus'")):
         load_text("x-u: &u {level: user}\npqls:\n  - {<<: *u, key: a, when: *u, bogus: 1}\n")
+
+
+# YAML 1.2 core schema: the 1.1 number forms are strings; the core ones are numbers
+CORE_SCALARS = [
+    ("1_000", "1_000"),
+    ("0b11", "0b11"),
+    ("0x_1F", "0x_1F"),
+    ("1_0.5", "1_0.5"),
+    ("010", 10),
+    ("0x1F", 31),
+    ("0o17", 15),
+    ("-2", -2),
+    ("1.5", 1.5),
+    ("1e3", 1000.0),
+    ("NO", "NO"),
+    ("2026-03-05", "2026-03-05"),
+]
+
+
+@pytest.mark.parametrize(("text", "value"), CORE_SCALARS)
+def test_scalars_are_read_as_yaml_1_2(text: str, value: object) -> None:
+    cfg = load_text(f"pqls:\n  - {{key: p, level: user, when: {{trait: user.x, eq: {text}}}}}\n")
+    leaf = cfg.pql("p").when
+    assert isinstance(leaf, TraitCond)
+    assert leaf.cmp.value == value and type(leaf.cmp.value) is type(value)
