@@ -217,21 +217,17 @@ def _import_events_strict(
     rejects: list[Reject] = []
     with tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024) as spool:
         done = 0
-        numbered = _numbered(_reading(lines))
-        while True:
-            try:
-                n, line = next(numbered)
-            except StopIteration:
-                break
-            except _Unreadable as exc:
-                raise _cut_short(done, 0, exc.cause, True) from exc
-            done = n
-            got = _parse_line(line, now)
-            if isinstance(got, str):
-                report.rejected.append((n, got))
-                rejects.append(_reject(source, n, got, line, now))
-            elif not rejects:
-                spool.write(line if line.endswith(b"\n") else line + b"\n")
+        try:
+            for n, line in _numbered(_reading(lines)):
+                done = n
+                got = _parse_line(line, now)
+                if isinstance(got, str):
+                    report.rejected.append((n, got))
+                    rejects.append(_reject(source, n, got, line, now))
+                elif not rejects:
+                    spool.write(line if line.endswith(b"\n") else line + b"\n")
+        except _Unreadable as exc:
+            raise _cut_short(done, 0, exc.cause, True) from exc
         if rejects:
             rejects_sink(rejects)
             report.strict_aborted = True
@@ -358,24 +354,20 @@ def _import_csv(
         if progress is not None:
             progress(last_line)
 
-    rows = _csv_rows(kind, text, at, report, raw_of)
-    while True:
-        try:
-            row = next(rows)
-        except StopIteration:
-            break
-        except _Unreadable as exc:
-            after = max([last_line, *(n for n, _why in report.rejected)])
-            if not strict:
-                flush()  # the rows read before the break are kept, as any valid row
-            raise _cut_short(after, report.stored, exc.cause, strict) from exc
-        last_line = row.line
-        if strict:
-            kept.append(row)
-            continue
-        pending.extend(row.derived)
-        if len(pending.trait_rows) >= batch_rows:
-            flush()
+    try:
+        for row in _csv_rows(kind, text, at, report, raw_of):
+            last_line = row.line
+            if strict:
+                kept.append(row)
+                continue
+            pending.extend(row.derived)
+            if len(pending.trait_rows) >= batch_rows:
+                flush()
+    except _Unreadable as exc:
+        after = max([last_line, *(n for n, _why in report.rejected)])
+        if not strict:
+            flush()  # the rows read before the break are kept, as any valid row
+        raise _cut_short(after, report.stored, exc.cause, strict) from exc
     if strict:
         if report.rejected:
             send_rejects()
