@@ -1,10 +1,11 @@
 """Slack incoming-webhook payloads: ``{"text": ..., "blocks": [...]}`` in Block Kit.
 
-Pure functions. ``text`` alone says everything (notifications, screen readers and
-clients without blocks show it); the blocks lay out the PQL, the entity and account,
-touch/team/rep (the PQL by name, the rep mentioned by their Slack member id when the team
-lists one), the evidence sentences and a button to the account in the app. This is
-the same JSON ``slack_sdk.webhook.WebhookClient.send(text=..., blocks=...)`` posts.
+Pure functions. ``text`` alone says everything, the evidence sentences included
+(notifications, screen readers and clients without blocks show it); the blocks lay out
+the PQL, the entity and account, touch/team/rep (the PQL by name, the rep mentioned by
+their Slack member id when the team lists one), the evidence sentences and a button to
+the account in the app. This is the same JSON
+``slack_sdk.webhook.WebhookClient.send(text=..., blocks=...)`` posts.
 
 Block Kit limits respected here: 10 fields per section, 3000 characters per text,
 50 blocks per message (a digest lists at most ``DIGEST_MAX_ITEMS`` and says how many more).
@@ -110,6 +111,9 @@ def event_payload(event: dict[str, Any], public_url: str) -> dict[str, Any]:
     account = _account_of(event)
     if account is not None:
         text += f" <{render.account_url(public_url, account)}|open account>"
+    sentences = render.evidence_sentences(event.get("qualification") or {})
+    if sentences:  # the why, for a client that shows the text alone
+        text += "\nWhy: " + "; ".join(escape(s) for s in sentences)
     blocks: list[dict[str, Any]] = [
         {
             "type": "header",
@@ -125,6 +129,9 @@ def event_payload(event: dict[str, Any], public_url: str) -> dict[str, Any]:
 
 def _digest_line(event: dict[str, Any], public_url: str) -> str:
     line = escape(render.summary(event))
+    at = mention(event)
+    if at is not None:  # each rep of the digest is notified, as by a single alert
+        line += f" {at}"
     account = _account_of(event)
     if account is not None:
         line += f" <{render.account_url(public_url, account)}|open>"
@@ -132,6 +139,11 @@ def _digest_line(event: dict[str, Any], public_url: str) -> str:
     if sentences:
         line += "\n" + "\n".join(f"    • {escape(s)}" for s in sentences[:5])
     return line
+
+
+def _digest_text(event: dict[str, Any]) -> str:
+    at = mention(event)
+    return f"- {escape(render.summary(event))}" + (f" {at}" if at is not None else "")
 
 
 def digest_payload(events: list[dict[str, Any]], public_url: str) -> dict[str, Any]:
@@ -149,5 +161,5 @@ def digest_payload(events: list[dict[str, Any]], public_url: str) -> dict[str, A
         blocks.append(
             {"type": "context", "elements": [_mrkdwn(f"and {more} more in the Beachhead inbox")]}
         )
-    text_lines = [escape(heading), *(f"- {escape(render.summary(e))}" for e in events)]
+    text_lines = [escape(heading), *(_digest_text(e) for e in events)]
     return {"text": _clip("\n".join(text_lines), 3000), "blocks": blocks}

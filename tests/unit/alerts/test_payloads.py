@@ -49,6 +49,9 @@ def test_slack_message_shows_pql_entity_account_touch_team_rep_evidence_and_link
     assert "• Upgrade Clicked 3 times in the last 14 days" in blocks[2]["text"]["text"]
     assert blocks[3]["elements"][0]["url"] == f"{PUBLIC}/accounts/acme"
     assert f"{PUBLIC}/accounts/acme" in text
+    # the why in the text too: a client showing the text alone still says why
+    why = text.split("\nWhy: ", 1)[1]
+    assert "Account plan is free" in why and "Upgrade Clicked 3 times in the last 14 days" in why
 
 
 def test_slack_escapes_markup_and_quotes_the_account_in_urls() -> None:
@@ -92,6 +95,15 @@ def test_slack_digest_lists_each_and_caps_the_blocks() -> None:
     blocks = payload["blocks"]
     assert len(blocks) == 1 + slack.DIGEST_MAX_ITEMS + 1 <= 50
     assert blocks[-1]["type"] == "context" and "and 5 more" in blocks[-1]["elements"][0]["text"]
+
+
+def test_slack_digest_mentions_each_rep() -> None:
+    """A digest notifies its reps as single alerts do (it mentioned nobody)."""
+    events = [_event(qid="q1", entity_id="u_1"), _event(qid="q2", entity_id="u_2")]
+    events[0]["rep_slack"] = "U01ANA"
+    payload = slack.digest_payload(events, PUBLIC)
+    assert payload["text"].count("<@U01ANA>") == 1
+    assert "<@U01ANA>" in json.dumps(payload["blocks"])
 
 
 @pytest.fixture
