@@ -115,11 +115,15 @@ def test_deliver_reports_failures_and_missing_variables(
         down.stop()
 
 
-def test_bad_alert_setting_is_a_one_line_error(data_dir: Path) -> None:
-    env = {"BEACHHEAD_DATA": str(data_dir), "BEACHHEAD_ALERT_GIVE_UP": "soon"}
+@pytest.mark.parametrize(
+    ("variable", "value"), [("BEACHHEAD_ALERT_GIVE_UP", "soon"), ("BEACHHEAD_ALERT_WORKERS", "0")]
+)
+def test_bad_alert_setting_is_a_one_line_error(data_dir: Path, variable: str, value: str) -> None:
+    """A span that does not parse, and no workers at all (was quietly one)."""
+    env = {"BEACHHEAD_DATA": str(data_dir), variable: value}
     proc = cli(env, "deliver", check=False)
     assert proc.returncode == 1
-    assert proc.stderr.startswith("error: bad setting BEACHHEAD_ALERT_GIVE_UP='soon': ")
+    assert proc.stderr.startswith(f"error: bad setting {variable}={value!r}: ")
     assert proc.stderr.count("\n") == 1
 
 

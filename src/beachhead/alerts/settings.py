@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _SPAN = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m|h|d|w)\s*$")
@@ -49,7 +49,7 @@ class AlertSettings(BaseSettings):
     alert_timeout: timedelta = timedelta(seconds=10)
     alert_lease: timedelta = timedelta(minutes=2)
     alert_poll: timedelta = timedelta(seconds=5)
-    alert_workers: int = 4
+    alert_workers: int = Field(4, ge=1)  # 0 or less is an error, not quietly 1
     alert_keep: timedelta = timedelta(days=30)
 
     @field_validator(
