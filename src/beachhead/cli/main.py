@@ -81,7 +81,9 @@ def main() -> None:
             raise SystemExit(err.exit_code) from None
         ctx = getattr(err, "ctx", None)
         hint = f" (see {ctx.command_path} --help)" if "UsageError" in kinds and ctx else ""
-        typer.echo(f"error: {err.format_message()}{hint}", err=True)
+        # a choice's message passes through pydantic's "Value error, " on its way here
+        message = err.format_message().replace("Value error, ", "")
+        typer.echo(f"error: {message}{hint}", err=True)
         raise SystemExit(err.exit_code) from None
     raise SystemExit(rv if isinstance(rv, int) else 0)
 

@@ -166,7 +166,7 @@ def test_entry_point_prints_file_line_col(tmp_path: Path) -> None:
         (["evaluate", "--bogus"], "error: No such option: --bogus (see beachhead evaluate --help)"),
         (
             ["check", "--format", "xml"],
-            "error: Invalid value for '--format': Value error, 'xml' is not one of 'table', "
+            "error: Invalid value for '--format': 'xml' is not one of 'table', "
             "'json'. (see beachhead check --help)",
         ),
         (["nosuch"], "error: No such command 'nosuch'. (see beachhead --help)"),
