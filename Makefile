@@ -1,5 +1,9 @@
 # Beachhead: two commands for a newcomer, `make demo` and `make test`.
-PY ?= python3.11
+# The first Python 3.11+ found (python3.11 first, as the project is tested on it); PY=...
+# picks another.
+PY ?= $(shell for p in python3.11 python3.12 python3.13 python3.14 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 \
+	&& { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -13,7 +17,7 @@ RUN_STAMP := $(VENV)/.installed-runtime
 # Python cache what it compiled (PYTHONDONTWRITEBYTECODE emptied for them), as pip would
 # have. A newer pip than Python 3.11's bundled one installs much faster, so it comes first.
 $(RUN_STAMP): pyproject.toml
-	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (Python 3.11+)"; exit 1; }
+	@test -n "$(PY)" || { echo "need Python 3.11+ (python3.11 or newer on PATH, or PY=...)"; exit 1; }
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q --no-compile -e .
@@ -21,7 +25,7 @@ $(RUN_STAMP): pyproject.toml
 
 # Everything, dev extras included (tests, linters, browser driver, SDKs), for the rest.
 $(STAMP): pyproject.toml
-	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) (Python 3.11+)"; exit 1; }
+	@test -n "$(PY)" || { echo "need Python 3.11+ (python3.11 or newer on PATH, or PY=...)"; exit 1; }
 	test -d $(VENV) || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
