@@ -72,8 +72,7 @@ def _rep(event: dict[str, Any], q: dict[str, Any]) -> str:
     return f"{at} ({rep})" if at and rep else rep
 
 
-def _evidence_block(event: dict[str, Any]) -> dict[str, Any] | None:
-    sentences = render.evidence_sentences(event.get("qualification") or {})
+def _evidence_block(sentences: list[str]) -> dict[str, Any] | None:
     if not sentences:
         return None
     lines = "\n".join(f"• {escape(s)}" for s in sentences)
@@ -121,7 +120,7 @@ def event_payload(event: dict[str, Any], public_url: str) -> dict[str, Any]:
         },
         {"type": "section", "fields": _fields(event)[:10]},
     ]
-    for extra in (_evidence_block(event), _link_block(event, public_url)):
+    for extra in (_evidence_block(sentences), _link_block(event, public_url)):
         if extra is not None:
             blocks.append(extra)
     return {"text": _clip(text, 3000), "blocks": blocks}

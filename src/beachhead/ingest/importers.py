@@ -457,22 +457,24 @@ def open_input(path: str) -> Iterator[OpenedInput]:
     try:
         counter = CountingReader(base)
         buffered = io.BufferedReader(counter, buffer_size=1 << 20)
-        stream: IO[bytes] = buffered
-        if buffered.peek(2)[:2] == b"\x1f\x8b":
-            stream = gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[assignment]
+        stream = _gunzipped(buffered, buffered.peek(2))
         yield OpenedInput(stream, counter, size, name)
     finally:
         if close:
             base.close()
 
 
+def _gunzipped(stream: IO[bytes], head: bytes) -> IO[bytes]:
+    """``stream`` gunzipped when its first bytes (``head``) say it is gzip."""
+    if head[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[return-value]
+    return stream
+
+
 def bytes_input(data: bytes) -> IO[bytes]:
     """Bytes read elsewhere (``-`` forwarded to a live server) as an input stream,
     gunzipped when they are gzip, as ``open_input`` does."""
-    stream: IO[bytes] = io.BytesIO(data)
-    if data[:2] == b"\x1f\x8b":
-        stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
-    return stream
+    return _gunzipped(io.BytesIO(data), data)
 
 
 def text_lines(stream: IO[bytes]) -> io.TextIOWrapper:
