@@ -3,6 +3,7 @@ real stores, real HTTP on loopback), each checked against what the stores hold."
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -191,8 +192,20 @@ def test_definitions_preview_and_save(site: Site) -> None:
     assert site.rep.post("/definitions", data={"text": edited, "action": "save"}).status_code == 403
     r = site.admin.post("/definitions", data={"text": edited, "action": "save"})
     assert r.status_code == 403
+    # a save needs the text and the base the form started from (was: no text emptied the
+    # file, no base skipped the check that nobody changed it meanwhile)
+    for data in ({"action": "save"}, {"text": edited, "action": "save"}):
+        r = site.admin.post("/definitions", data={**data, "csrf_token": site.admin_csrf})
+        assert r.status_code == 422 and "The form sent no" in r.text
+        assert path.read_text() == text
     r = site.admin.post(
-        "/definitions", data={"text": edited, "action": "save", "csrf_token": site.admin_csrf}
+        "/definitions",
+        data={
+            "text": edited,
+            "action": "save",
+            "csrf_token": site.admin_csrf,
+            "base": hashlib.sha256(text.encode()).hexdigest(),
+        },
     )
     assert r.status_code == 303
     assert path.read_text() == edited

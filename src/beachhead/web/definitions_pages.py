@@ -107,18 +107,36 @@ def definitions(
     return _page(request, user, text, digest(text), flash=flash)
 
 
+def _missing(
+    request: Request, user: deps.User, text: str, base: str, what: str, action: str
+) -> Response:
+    """A request that lacks a field of this page's form: 422, nothing done."""
+    return _page(
+        request,
+        user,
+        text,
+        base,
+        flash=f"The form sent no {what}: nothing was {NOT_DONE[action]}.",
+        flash_kind="error",
+        status_code=422,
+    )
+
+
 @router.post("/definitions", response_class=HTMLResponse)
 def submit(
     request: Request,
-    text: str = Form(""),
+    text: str | None = Form(None),
     action: str = Form("check"),
     base: str = Form(""),
     user: deps.User = Depends(deps.admin_csrf),
 ) -> Response:
-    text = text.replace("\r\n", "\n")
     rt = deps.runtime(request)
     path = Path(rt.settings.config)
     action = action if action in ACTIONS else "check"
+    if text is None:  # not this page's form: an absent text would save an empty file
+        on_disk = _read(path)
+        return _missing(request, user, on_disk, digest(on_disk), "text", action)
+    text = text.replace("\r\n", "\n")
     edited, diags = ds.validate(text, str(path))
     if diags:
         n = len(diags)
@@ -134,7 +152,9 @@ def submit(
         )
     assert edited is not None
     if action == "save":
-        if base and base != digest(_read(path)):
+        if not base:  # without it, whatever changed since would be overwritten
+            return _missing(request, user, text, base, "base (the file it started from)", action)
+        if base != digest(_read(path)):
             return _page(
                 request,
                 user,
