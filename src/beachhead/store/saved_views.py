@@ -13,7 +13,7 @@ import orjson
 from sqlalchemy import delete, or_, select
 
 from beachhead.store.app_user_models import AppUserRow, SavedViewRow
-from beachhead.store.state import StateStore
+from beachhead.store.state import SQL_INT_MAX, StateStore, label
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,7 @@ class SavedViewStore:
         self.state = state
 
     def save(self, owner_id: int, name: str, params: dict[str, str], team: str | None) -> SavedView:
-        name = name.strip()
+        name = label(name, "a saved view's name")
         if not name:
             raise ValueError("a saved view needs a name")
         body = orjson.dumps(params, option=orjson.OPT_SORT_KEYS).decode()
@@ -72,6 +72,8 @@ class SavedViewStore:
             ]
 
     def get(self, view_id: int, user_id: int, team: str | None) -> SavedView | None:
+        if not 0 < view_id <= SQL_INT_MAX:  # no such id: not a query either store refuses
+            return None
         for v in self.visible(user_id, team):
             if v.id == view_id:
                 return v
@@ -79,6 +81,8 @@ class SavedViewStore:
 
     def delete(self, view_id: int, owner_id: int) -> bool:
         """Only the owner deletes a view."""
+        if not 0 < view_id <= SQL_INT_MAX:
+            return False
         with self.state.session() as s, s.begin():
             result = s.execute(
                 delete(SavedViewRow).where(

@@ -30,6 +30,22 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+LABEL_MAX = 200  # characters in a name people give a key or a saved view
+SQL_INT_MAX = 2**63 - 1  # the largest id either store holds
+
+
+def label(text: str, what: str) -> str:
+    """A name given to something (a write key, a saved view): stripped, at most
+    ``LABEL_MAX`` characters, no NUL (PostgreSQL cannot store it); else ``ValueError``
+    naming ``what``. The web form and the JSON API share this one rule."""
+    text = text.strip()
+    if "\x00" in text:
+        raise ValueError(f"{what} contains a NUL character")
+    if len(text) > LABEL_MAX:
+        raise ValueError(f"{what} is longer than {LABEL_MAX} characters")
+    return text
+
+
 KEY_PREFIX = "bh_"
 DISPLAY_PREFIX_LEN = 10  # "bh_" + 7 characters: enough to tell keys apart, useless to attack
 _PG_MIGRATION_LOCK = 0x6265616368  # "beach": advisory lock id serialising migrations
@@ -222,19 +238,20 @@ class StateStore:
     # -- write keys ------------------------------------------------------------------
     def create_key(self, name: str | None) -> tuple[str, str]:
         """A new random key; only its hash is stored, so this is the one time it is seen."""
+        given = label(name or "", "a write key's name")  # before the key is made
         key = KEY_PREFIX + secrets.token_urlsafe(24)
         created = _now()
-        label = name or f"key-{created:%Y%m%d-%H%M%S}"
+        name = given or f"key-{created:%Y%m%d-%H%M%S}"
         with self.session() as s, s.begin():
             s.add(
                 WriteKey(
                     key_hash=hash_key(key),
                     prefix=key[:DISPLAY_PREFIX_LEN],
-                    name=label,
+                    name=name,
                     created_at=created,
                 )
             )
-        return key, label
+        return key, name
 
     def list_keys(self) -> list[WriteKeyInfo]:
         with self.session() as s:

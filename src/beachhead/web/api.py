@@ -299,9 +299,12 @@ def save_view(request: Request, body: ViewIn, user: AppUser = Depends(deps.csrf_
     inbox.check_score(deps.config(request), f)
     if body.shared and not user.team:
         raise HTTPException(422, "sharing a view needs a team")
-    view = SavedViewStore(deps.state(request)).save(
-        user.id, body.name, f.params(), user.team if body.shared else None
-    )
+    try:
+        view = SavedViewStore(deps.state(request)).save(
+            user.id, body.name, f.params(), user.team if body.shared else None
+        )
+    except ValueError as exc:  # a blank name, a NUL (the form route answers the same)
+        raise HTTPException(422, str(exc)) from exc
     return _view_out(view)
 
 
@@ -336,7 +339,10 @@ def keys(request: Request, user: AppUser = Depends(deps.admin_user)) -> list[ops
 def create_key(
     request: Request, body: ops.KeyIn, user: AppUser = Depends(deps.admin_csrf)
 ) -> ops.KeyCreated:
-    key, name = deps.state(request).create_key(body.name or None)
+    try:
+        key, name = deps.state(request).create_key(body.name or None)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from exc
     return ops.KeyCreated(key=key, name=name)
 
 

@@ -193,6 +193,9 @@ def visible(request: Request, user: AppUser, qualification_id: str) -> lc.Qualif
     return q
 
 
+REASON_MAX = 2000  # characters of a disqualify reason
+
+
 def act(
     request: Request,
     user: AppUser,
@@ -207,6 +210,10 @@ def act(
 
     if action not in ACTIONS:
         raise HTTPException(404, f"no action {action!r}")
+    if len(reason) > REASON_MAX:  # the form's and the API's one limit (a 20 MB reason was kept)
+        raise HTTPException(422, f"a reason is at most {REASON_MAX:,} characters")
+    if "\x00" in reason + rep + team:
+        raise HTTPException(422, "a reason, rep or team contains a NUL character")
     visible(request, user, qualification_id)
     if action == "reassign" and not user.can("manager"):
         raise HTTPException(403, "reassigning needs the manager role")
@@ -276,7 +283,7 @@ def _views(request: Request, user: AppUser) -> list[SavedView]:
 def inbox(request: Request, user: AppUser = Depends(deps.current_user)) -> Response:
     params = dict(request.query_params)
     view_id = params.pop("view", "")
-    if view_id.isdigit():
+    if view_id.isascii() and view_id.isdigit():  # '²' is a digit to str.isdigit
         view = SavedViewStore(deps.state(request)).get(int(view_id), user.id, user.team)
         if view is None:
             raise HTTPException(404, "no such saved view")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
+import sqlalchemy.exc
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, HTMLResponse, Response
@@ -141,7 +143,23 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-exception_handlers = {StarletteHTTPException: http_error}
+async def data_error(request: Request, exc: Exception) -> Response:
+    """A value the database refuses (PostgreSQL stores no NUL character in text; an id
+    past its integer range) is the request's fault: 422 naming it, nothing stored (the
+    transaction rolled back), as a page or as JSON like any other error."""
+    text = str(getattr(exc, "orig", None) or exc)
+    if "NUL" in text or "0x00" in text:
+        detail = "a value contains a NUL character, which cannot be stored"
+    else:
+        detail = "a value cannot be stored: " + (text.strip().splitlines() or ["?"])[0]
+    return await http_error(request, StarletteHTTPException(422, detail))
+
+
+exception_handlers = {
+    StarletteHTTPException: http_error,
+    sqlalchemy.exc.DataError: data_error,
+    psycopg.DataError: data_error,
+}
 
 
 @router.get("/static/{name}")

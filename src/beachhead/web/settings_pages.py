@@ -289,7 +289,10 @@ def away_form(
 def create_key_form(
     request: Request, name: str = Form(""), user: AppUser = Depends(deps.admin_csrf)
 ) -> Response:
-    key, label = deps.state(request).create_key(name.strip() or None)
+    try:
+        key, label = deps.state(request).create_key(name.strip() or None)
+    except ValueError as exc:  # too long, a NUL: the API's limits, on the form too
+        raise HTTPException(422, str(exc)) from exc
     return _page(request, user, "Write key created.", new_key=KeyCreated(key=key, name=label))
 
 
