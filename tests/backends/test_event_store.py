@@ -261,6 +261,18 @@ def test_nul_inside_json_values_is_stored(store: EventStore) -> None:
     assert got.properties["note"] in ("a\x00b", "a\ufffdb")  # PostgreSQL JSONB has no NUL
 
 
+@pytest.mark.parametrize("text", ["C:\\u0000dir", "\\\\u0000", "ends with \\", "u0000"])
+def test_text_that_only_looks_like_a_nul_escape_is_kept_as_it_is(
+    store: EventStore, text: str
+) -> None:
+    """A backslash followed by the text u0000 is no NUL: PostgreSQL's NUL guard rewrote it
+    (``C:\\u0000dir`` came back as ``C:\\ufffddir``), while the embedded store kept it."""
+    ms, raws = msgs(track("m1", 1, properties={"note": text}))
+    assert store.append(ms, raws, "t").stored == 1
+    (got,) = list(store.messages())
+    assert got.properties["note"] == text
+
+
 def _stored_raw(store: EventStore) -> list[tuple[str, dict[str, Any], str]]:
     import orjson
 

@@ -10,6 +10,7 @@ created on first use under an advisory lock, so processes starting together agre
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -69,9 +70,15 @@ MIGRATIONS: dict[int, list[str]] = {
 }
 
 
+# the JSON escape of a NUL: ``\u0000`` whose backslash is not itself escaped (``"C:\\u0000"``
+# is a backslash followed by the text u0000, kept as it is)
+_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
 def _jsonb_safe(text: str) -> str:
-    """JSONB refuses the NUL escape; replace it so one odd string cannot fail a batch."""
-    return text.replace("\\u0000", "\\ufffd") if "\\u0000" in text else text
+    """JSONB refuses the NUL escape; a NUL becomes U+FFFD so one odd string cannot fail a
+    batch (the only difference from the embedded store, which keeps it)."""
+    return _NUL_ESCAPE.sub(r"\1\\ufffd", text) if "\\u0000" in text else text
 
 
 class PostgresEventStore:
