@@ -60,3 +60,42 @@ def test_a_setting_that_cannot_be_used_is_one_line(
     [line] = proc.stderr.splitlines()
     assert line.startswith(says), line
     assert not (tmp_path / "d").exists() or variable == "BEACHHEAD_DATABASE_URL"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("foreign", "says"),
+    [
+        (
+            "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY);"
+            " INSERT INTO alembic_version VALUES ('9f1c2b3a4d5e')",
+            "its alembic_version table names a revision Beachhead does not know",
+        ),
+        ("CREATE TABLE write_keys (k text)", 'relation "write_keys" already exists'),
+        ("CREATE TABLE events (id serial, name text)", 'relation "events" already exists'),
+    ],
+)
+def test_a_database_with_another_applications_tables_is_one_line(
+    tmp_path: Path, pg_url: str, foreign: str, says: str
+) -> None:
+    """Another application's tables under Beachhead's names: one line naming the clash,
+    exit 1 (were 100-180-line tracebacks), and its table is left as it was."""
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as con:
+        con.execute(foreign)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BEACHHEAD_")}
+    env["BEACHHEAD_DATABASE_URL"] = pg_url
+    command = ["rejects"] if "events" not in foreign else ["import", "events", "-"]
+    proc = subprocess.run(
+        [BEACHHEAD, *command, "--data", str(tmp_path / "d")],
+        env=env,
+        input='{"type": "track", "userId": "u", "event": "E"}\n',
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (proc.returncode, proc.stdout) == (1, "")
+    [line] = proc.stderr.splitlines()
+    assert line.startswith("error: cannot use BEACHHEAD_DATABASE_URL: ") and says in line
+    assert "database of its own" in line

@@ -52,6 +52,33 @@ def _unreachable_database(exc: BaseException) -> bool:
     return False
 
 
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or during, first to last."""
+    seen: list[BaseException] = []
+    e: BaseException | None = exc
+    while e is not None and e not in seen:
+        seen.append(e)
+        e = e.__cause__ or e.__context__
+    return seen
+
+
+def _foreign_schema(exc: BaseException) -> str | None:
+    """A database holding another application's tables under Beachhead's names: its
+    ``alembic_version`` names a revision Beachhead does not have, or a table Beachhead
+    creates exists already (psycopg's ``DuplicateTable``, often under a later error)."""
+    for e in _chain(exc):
+        name = type(e).__name__
+        if name == "CommandError" and "Can't locate revision" in str(e):
+            return (
+                "its alembic_version table names a revision Beachhead does not know (another"
+                " application's migrations?); give Beachhead a database of its own"
+            )
+        if name == "DuplicateTable":
+            first = str(e).strip().splitlines()[0] if str(e).strip() else name
+            return f"{first}, and it is not Beachhead's; give Beachhead a database of its own"
+    return None
+
+
 def main() -> None:
     """The ``beachhead`` entry point: ``app``, with a usage error (an unknown option or
     command, a bad option value) as ONE line on stderr, as for every other bad input
@@ -67,6 +94,10 @@ def main() -> None:
         kinds = {c.__name__ for c in type(exc).__mro__}
         if "SettingsError" in kinds:  # a bad BEACHHEAD_... variable, whatever the command
             typer.echo(f"error: {exc}", err=True)
+            raise SystemExit(1) from None
+        conflict = _foreign_schema(exc)
+        if conflict is not None:
+            typer.echo(f"error: cannot use BEACHHEAD_DATABASE_URL: {conflict}", err=True)
             raise SystemExit(1) from None
         if _unreachable_database(exc):
             text = str(getattr(exc, "orig", None) or exc).strip()  # SQLAlchemy wraps psycopg's
