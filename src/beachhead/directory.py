@@ -87,7 +87,7 @@ def latest_evaluation(runtime: Runtime) -> datetime | None:
 def app_now(runtime: Runtime) -> datetime:
     """The latest recorded evaluation's as_of, else the wall clock (to the second)."""
     latest = latest_evaluation(runtime)
-    return latest if latest is not None else datetime.now(UTC).replace(microsecond=0)
+    return latest if latest is not None else datetime.now(UTC)
 
 
 def data_version(runtime: Runtime) -> tuple[int, ...]:
@@ -164,7 +164,7 @@ def directory(runtime: Runtime, config: Config | None, config_text: str | None =
 def _rebuild(
     runtime: Runtime, config: Config | None, key: tuple[object, ...], latest: datetime | None
 ) -> Directory:
-    as_of = latest if latest is not None else datetime.now(UTC).replace(microsecond=0)
+    as_of = latest if latest is not None else datetime.now(UTC)
     built = build(runtime, config, as_of)
     with _cache_lock:
         _cache[runtime] = _Entry(key, time.monotonic(), built)

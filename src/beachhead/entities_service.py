@@ -35,7 +35,7 @@ def iso(ts: datetime) -> str:
 def parse_as_of(text: str | None) -> datetime:
     """``--as-of`` (a time without a zone is UTC), default now; a one-line error if bad."""
     if not text:
-        return datetime.now(UTC).replace(microsecond=0)
+        return datetime.now(UTC)  # to the microsecond, as lifecycle_service.now_utc
     ts = parse_iso_time(text)
     if ts is None:
         raise ServiceError(f"--as-of: expected an ISO-8601 time such as 2026-03-01, got {text!r}")

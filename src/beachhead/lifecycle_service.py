@@ -61,7 +61,9 @@ def parse_time(text: str, what: str = "--as-of") -> datetime:
 
 
 def now_utc() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
+    """The default ``as_of``: now, to the microsecond. Cut to the second it missed rows
+    stored earlier in that second (an import's rows take its time with microseconds)."""
+    return datetime.now(UTC)
 
 
 def routing_config(state: StateStore, config: Config) -> Config:
