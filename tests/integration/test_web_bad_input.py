@@ -27,6 +27,8 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str]] = [
     ("ana", "JSON", "/api/v1/views", {"name": "a\x00b", "params": {}}, 422, "NUL"),
     ("ana", "FORM", "/inbox/views", {"name": "n" * 201, "query": "scope=mine"}, 422, "200"),
     ("ana", "FORM", "/inbox/views", {"name": "x\x00y", "query": "scope=mine"}, 422, "NUL"),
+    ("ana", "JSON", "/api/v1/views", {"name": "all", "params": {"scope": "all"}}, 403, "manager"),
+    ("ana", "FORM", "/inbox/views", {"name": "t", "query": "team=enterprise"}, 403, "manager"),
     ("admin", "FORM", "/settings/keys", {"name": "L" * 100_000}, 422, "200 characters"),
     ("admin", "JSON", "/api/v1/keys", {"name": "k\x00"}, 422, "NUL"),
     ("ana", "ACT", "disqualify", {"reason": "z" * 2001}, 422, "2,000 characters"),

@@ -396,7 +396,7 @@ def save_view(
     params.pop("ok", None)
     params.pop("view", None)
     f = Filters.from_params(params)
-    check_score(deps.config(request), f)
+    build_query(user, deps.config(request), f)  # a view its owner cannot open is refused
     if shared and not user.team:
         raise HTTPException(422, "sharing a view needs a team (users-admin set-team)")
     try:
