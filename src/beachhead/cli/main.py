@@ -52,6 +52,11 @@ def _unreachable_database(exc: BaseException) -> bool:
     return False
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _chain(exc: BaseException) -> list[BaseException]:
     """``exc`` and the exceptions it was raised from or during, first to last."""
     seen: list[BaseException] = []
@@ -74,8 +79,8 @@ def _foreign_schema(exc: BaseException) -> str | None:
                 " application's migrations?); give Beachhead a database of its own"
             )
         if name == "DuplicateTable":
-            first = str(e).strip().splitlines()[0] if str(e).strip() else name
-            return f"{first}, and it is not Beachhead's; give Beachhead a database of its own"
+            own = "give Beachhead a database of its own"
+            return f"{_first_line(e)}, and it is not Beachhead's; {own}"
     return None
 
 
@@ -100,9 +105,8 @@ def main() -> None:
             typer.echo(f"error: cannot use BEACHHEAD_DATABASE_URL: {conflict}", err=True)
             raise SystemExit(1) from None
         if _unreachable_database(exc):
-            text = str(getattr(exc, "orig", None) or exc).strip()  # SQLAlchemy wraps psycopg's
-            first = text.splitlines()[0] if text else type(exc).__name__
-            typer.echo(f"error: cannot use BEACHHEAD_DATABASE_URL: {first}", err=True)
+            reason = _first_line(getattr(exc, "orig", None) or exc)  # SQLAlchemy wraps psycopg's
+            typer.echo(f"error: cannot use BEACHHEAD_DATABASE_URL: {reason}", err=True)
             raise SystemExit(1) from None
         if "ClickException" not in kinds:
             raise
