@@ -156,14 +156,16 @@ def _timeline(
 ) -> Timeline:
     page = max(page, 1)
     with runtime.lock:
+        con = runtime.events.ibis()
         rows, total = aq.timeline(
-            runtime.events.ibis(),
-            raw_ids,
-            account_id,
-            as_of,
-            TIMELINE_PAGE,
-            (page - 1) * TIMELINE_PAGE,
+            con, raw_ids, account_id, as_of, TIMELINE_PAGE, (page - 1) * TIMELINE_PAGE
         )
+        last = max(1, -(-total // TIMELINE_PAGE))
+        if not rows and page > last and total:  # past the end: the last page, as labelled
+            page = last
+            rows, total = aq.timeline(
+                con, raw_ids, account_id, as_of, TIMELINE_PAGE, (page - 1) * TIMELINE_PAGE
+            )
     shown = [
         TimelineShown(
             r.ts,

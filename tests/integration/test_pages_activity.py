@@ -35,6 +35,8 @@ def _messages() -> list[Message]:
         msg(7, "track", 4, event="Logged In", user_id="u2", context_group_id="A"),  # A
         msg(8, "track", 12, event="Logged In", user_id="u1"),  # after END
         msg(9, "screen", 5, event="Home", user_id="u9"),  # someone else
+        # a member's group call to another account: B's message, not A's
+        msg(10, "group", 5, user_id="u2", group_id="B", traits={"plan": "team"}),
     ]
 
 
@@ -58,7 +60,9 @@ def _raw_ids() -> set[str]:
 
 
 def _attributed_to_a(m: Message) -> bool:
-    return m.context_group_id == "A" or (m.context_group_id is None and _who(m) in _raw_ids())
+    return m.context_group_id == "A" or (
+        m.context_group_id is None and m.group_id is None and _who(m) in _raw_ids()
+    )
 
 
 def test_activity_per_day_and_last_activity(store: EventStore) -> None:

@@ -105,6 +105,14 @@ def test_account_timeline_pages(site: Site) -> None:
     if total > 50:
         page2 = site.rep.get(f"/accounts/{first.group(1)}?page=2")
         assert "Page 2 of" in page2.text
+    # past the end: the last page's rows, labelled as the last page (was "page N of N"
+    # over no rows)
+    pages = -(-total // 50)
+    beyond = site.rep.get(f"/accounts/{first.group(1)}?page={pages + 3}")
+    last = site.rep.get(f"/accounts/{first.group(1)}?page={pages}")
+    assert f"of {pages}" in beyond.text and "No messages" not in beyond.text
+    rows = re.compile(r"<tr>.*?</tr>", re.S)
+    assert rows.findall(beyond.text) == rows.findall(last.text)
 
 
 def test_unknown_account_is_404(site: Site) -> None:

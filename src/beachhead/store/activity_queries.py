@@ -169,7 +169,8 @@ def timeline(
     """A page of the entity's messages, newest first, and how many there are in all.
 
     An account's messages are its group calls, the activity attributed to it and its
-    members' other messages without a ``context.groupId``; a user's are their own."""
+    members' other messages without a ``context.groupId`` (their group calls to other
+    accounts are those accounts'); a user's are their own."""
     params: dict[str, Any] = {"ids": sorted(raw_ids), "as_of": _naive(as_of)}
     if account_id is None:
         which = "WHO_IN_IDS"
@@ -177,7 +178,7 @@ def timeline(
         params["acct"] = account_id
         which = (
             "(group_id = :acct OR context_group_id = :acct "
-            "OR (context_group_id IS NULL AND WHO_IN_IDS))"
+            "OR (context_group_id IS NULL AND group_id IS NULL AND WHO_IN_IDS))"
         )
     where = f"ts <= :as_of AND {which}"
     sql = (
