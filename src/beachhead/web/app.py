@@ -1,8 +1,9 @@
 """The ASGI app: ingest API, JSON API and web pages in one FastAPI application.
 
 Routers live in their own modules, each exposing ``router`` (an ``APIRouter``) and optionally
-``startup(app)`` / ``shutdown(app)`` hooks and ``exception_handlers`` (exception class ->
-handler). A module not written yet is skipped.
+``startup(app)`` / ``shutdown(app)`` hooks, ``exception_handlers`` (exception class ->
+handler) and ``asgi_middleware`` (ASGI middleware classes). A module not written yet is
+skipped.
 """
 
 from __future__ import annotations
@@ -66,4 +67,6 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(mod.router)
         for exc_class, handler in getattr(mod, "exception_handlers", {}).items():
             app.add_exception_handler(exc_class, handler)
+        for middleware in getattr(mod, "asgi_middleware", ()):
+            app.add_middleware(middleware)
     return app
