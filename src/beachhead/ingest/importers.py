@@ -147,6 +147,22 @@ def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
             yield n, line
 
 
+def _checked(
+    lines: Iterable[bytes], now: datetime, source: str, report: ImportReport, rejects: list[Reject]
+) -> Iterator[tuple[int, bytes, tuple[Message, dict[str, Any]] | None]]:
+    """Each non-blank line with its number and parsed message; a line that fails is
+    recorded in ``report`` and ``rejects`` and comes with None (reading stops with
+    ``_Unreadable`` where the input breaks off)."""
+    for n, line in _numbered(_reading(lines)):
+        got = _parse_line(line, now)
+        if isinstance(got, str):
+            report.rejected.append((n, got))
+            rejects.append(_reject(source, n, got, line, now))
+            yield n, line, None
+        else:
+            yield n, line, got
+
+
 def import_events(
     store: EventStore,
     rejects_sink: RejectsSink,
@@ -185,13 +201,9 @@ def import_events(
             progress(done)
 
     try:
-        for n, line in _numbered(_reading(lines)):
+        for n, _line, got in _checked(lines, now, source, report, rejects):
             done = n
-            got = _parse_line(line, now)
-            if isinstance(got, str):
-                report.rejected.append((n, got))
-                rejects.append(_reject(source, n, got, line, now))
-            else:
+            if got is not None:
                 messages.append(got[0])
                 raws.append(got[1])
             if len(messages) + len(rejects) >= batch_lines:
@@ -218,13 +230,9 @@ def _import_events_strict(
     with tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024) as spool:
         done = 0
         try:
-            for n, line in _numbered(_reading(lines)):
+            for n, line, got in _checked(lines, now, source, report, rejects):
                 done = n
-                got = _parse_line(line, now)
-                if isinstance(got, str):
-                    report.rejected.append((n, got))
-                    rejects.append(_reject(source, n, got, line, now))
-                elif not rejects:
+                if got is not None and not rejects:
                     spool.write(line if line.endswith(b"\n") else line + b"\n")
         except _Unreadable as exc:
             raise _cut_short(done, 0, exc.cause, True) from exc
