@@ -264,8 +264,6 @@ def _csv_rows(
     reader = csv.reader(_reading(text))
     try:
         header = [h.strip() for h in next(reader)]
-    except _Unreadable as exc:
-        raise _cut_short(0, 0, exc.cause, False) from exc
     except StopIteration:
         raise ImportFailed(
             "the CSV file is empty (it needs a header with an 'id' column)"
