@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
@@ -33,6 +34,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 router = APIRouter(prefix="/api/v1", tags=["api"], responses=ERRORS)
 BODY_MAX = 1 << 20  # bytes of a request body to /api/ (the largest field, a reason, is 2,000)
 
+_TOO_LARGE = orjson.dumps({"detail": f"the request body is larger than {BODY_MAX:,} bytes"})
+
 
 class BodyLimit:
     """ASGI middleware: a request to ``/api/`` whose ``Content-Length`` is over
@@ -47,7 +50,7 @@ class BodyLimit:
         if scope["type"] == "http" and scope["path"].startswith("/api/"):
             for name, value in scope["headers"]:
                 if name == b"content-length" and value.isdigit() and int(value) > BODY_MAX:
-                    body = b'{"detail":"the request body is larger than 1,048,576 bytes"}'
+                    body = _TOO_LARGE
                     await send(
                         {
                             "type": "http.response.start",
