@@ -216,6 +216,7 @@ def _join_by_domain(
         found = by_domain.get(domain)
         if found is None:
             found = by_domain[domain] = f"domain:{domain}"
-            snap.accounts[found] = {"domain": domain}
+            # a group call or an import may have named this id already: its traits stay
+            snap.accounts.setdefault(found, {}).setdefault("domain", domain)
         join(user, found)
         snap.primary[user] = found
