@@ -3,16 +3,18 @@
 A CSV has no types, yet a condition like ``employees >= 200`` needs a number, so a cell
 that looks like a number is one. An empty cell is a missing trait (not ``null``, which
 would remove a trait the account already has). Text with leading zeros (``"00123"``, a zip
-code or an account number) stays text: reading it as 123 would lose what it says.
+code or an account number) stays text: reading it as 123 would lose what it says; so does
+text with a leading ``+`` (a phone number).
 """
 
 from __future__ import annotations
 
 import re
 
-_INT = re.compile(r"[-+]?(0|[1-9][0-9]*)")
+# no leading "+": "+15551234567" is a phone number, and as 15551234567 it loses its "+"
+_INT = re.compile(r"-?(0|[1-9][0-9]*)")
 _DECIMAL = re.compile(
-    r"[-+]?(0|[1-9][0-9]*)?\.[0-9]+([eE][-+]?[0-9]+)?|[-+]?(0|[1-9][0-9]*)[eE][-+]?[0-9]+"
+    r"-?(0|[1-9][0-9]*)?\.[0-9]+([eE][-+]?[0-9]+)?|-?(0|[1-9][0-9]*)[eE][-+]?[0-9]+"
 )
 _BOOLS = {"true": True, "false": False}
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import re
 import sys
 import tempfile
 import zlib
@@ -56,6 +57,15 @@ class _Unreadable(Exception):
 _READ_ERRORS = (EOFError, zlib.error, OSError, UnicodeDecodeError)
 
 
+# what importing the whole file again does with the rows an import that broke off stored
+_EVENTS_AGAIN = "importing the whole file again later stores nothing twice"
+_CSV_AGAIN = "importing the whole file again later sets the same traits again"
+
+# the longest CSV cell read (Python's csv module stops at 131,072 characters by default);
+# a longer one rejects its row
+CELL_LIMIT = 1024 * 1024
+
+
 def _reading(lines: Iterable[T]) -> Iterator[T]:
     """``lines``, with a failure to read the next one raised as ``_Unreadable``."""
     it = iter(lines)
@@ -77,13 +87,15 @@ def _why(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _cut_short(after: int, stored: int, exc: BaseException, strict: bool) -> ImportFailed:
-    """The one-line error for an input that could not be read past line ``after``."""
+def _cut_short(
+    after: int, stored: int, exc: BaseException, strict: bool, again: str = _EVENTS_AGAIN
+) -> ImportFailed:
+    """The one-line error for an input that could not be read past line ``after``
+    (``again``: what importing the whole file again does with the rows stored now)."""
     kept = (
         "nothing was stored (--strict)"
         if strict
-        else f"{stored} stored from the lines before it (importing the whole file again "
-        "later stores nothing twice)"
+        else f"{stored} stored from the lines before it ({again})"
     )
     where = f"past line {after}" if after else "from its first line"
     return ImportFailed(f"cannot read the input {where}: {_why(exc)}; {kept}")
@@ -122,6 +134,13 @@ def _raw_text(line: bytes) -> str:
     PostgreSQL text column cannot hold it)."""
     text = line[:RAW_LIMIT].decode("utf-8", errors="replace").rstrip("\r\n")
     return text.replace("\x00", "\ufffd")
+
+
+def _raw_str(text: str) -> str:
+    """Text as kept in the rejected list: cut to RAW_LIMIT, without its line break, NUL
+    and bytes that were not UTF-8 made visible (neither store's text column takes them)."""
+    text = text[:RAW_LIMIT].rstrip("\r\n").replace("\x00", "\ufffd")
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _reject(source: str, line_no: int, reason: str, line: bytes, now: datetime) -> Reject:
@@ -257,37 +276,105 @@ class _Row:
     derived: Derived
 
 
+_ESCAPED = re.compile("[\udc80-\udcff]")  # a byte that was not UTF-8, surrogateescape'd
+
+
+def _not_utf8(text: str) -> str | None:
+    """Why ``text`` (decoded with ``surrogateescape``) is not UTF-8, or None when it is."""
+    bad = _ESCAPED.search(text)
+    if bad is None:
+        return None
+    return f"the bytes are not UTF-8 text (byte 0x{ord(bad.group()) - 0xDC00:02x})"
+
+
+def _csv_error(exc: csv.Error, start: int, end: int) -> str:
+    """A reader error as a reject reason (the reader goes on at the next line)."""
+    why = str(exc)
+    if why.startswith("unexpected end of data"):
+        return f"a quoted cell opened here is never closed (it runs to the file's end, line {end})"
+    if why.startswith("field larger than field limit"):
+        return f"a cell is longer than {CELL_LIMIT:,} characters"
+    if "expected after" in why:
+        return 'a quoted cell has text after its closing quote (write a quote inside one as "")'
+    return f"the row is not valid CSV ({why})"
+
+
 def _csv_rows(
     kind: str, text: Iterable[str], now: datetime, report: ImportReport, raw_of: dict[int, str]
 ) -> Iterator[_Row]:
-    """Parse an accounts/users CSV into derived rows; bad rows go to ``report.rejected``."""
-    reader = csv.reader(_reading(text))
-    try:
-        header = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise ImportFailed(
-            "the CSV file is empty (it needs a header with an 'id' column)"
-        ) from None
+    """Parse an accounts/users CSV into derived rows; bad rows go to ``report.rejected``.
+
+    ``text`` is decoded with ``surrogateescape`` (``text_lines``): a row with bytes that
+    are not UTF-8 is rejected on its own line, and the rows after it are read."""
+    lines: list[str] = []  # the physical lines of the record being read (for rejects)
+
+    def physical() -> Iterator[str]:
+        for line in _reading(text):
+            lines.append(line)
+            yield line
+
+    if csv.field_size_limit() < CELL_LIMIT:
+        csv.field_size_limit(CELL_LIMIT)
+    # strict: a malformed quote is an error on its row, not text silently glued together
+    reader = csv.reader(physical(), strict=True)
+    header: list[str] = []
+    line_no = 0
+    while not any(h.strip() for h in header):  # blank lines before the header are skipped
+        lines.clear()
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ImportFailed(
+                "the CSV file is empty (it needs a header with an 'id' column)"
+            ) from None
+        except csv.Error as exc:
+            why = _csv_error(exc, reader.line_num, reader.line_num)
+            raise ImportFailed(f"the CSV header cannot be read: {why}") from None
+        line_no = reader.line_num
+    header = [h.strip() for h in header]
     if header and header[0].startswith("\ufeff"):
         header[0] = header[0][1:]
+    bad_text = _not_utf8("".join(header))
+    if bad_text is not None:
+        raise ImportFailed(f"the CSV header (line {line_no}) cannot be read: {bad_text}")
     if "id" not in header:
         raise ImportFailed(f"the CSV header needs an 'id' column (found: {', '.join(header)})")
-    dupes = {h for h in header if header.count(h) > 1}
+    dupes = {h for h in header if h and header.count(h) > 1}
     if dupes:
         raise ImportFailed(f"the CSV header repeats {', '.join(sorted(dupes))}")
     id_col = header.index("id")
-    line_no = reader.line_num
-    for cells in reader:
-        start, line_no = line_no + 1, reader.line_num
+    while True:
+        start = line_no + 1
+        lines.clear()
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            line_no = reader.line_num
+            raw_of[start] = _raw_str("".join(lines))
+            report.rejected.append((start, _csv_error(exc, start, line_no)))
+            continue
+        line_no = reader.line_num
         if not any(c.strip() for c in cells):
             continue
-        raw_of[start] = ",".join(cells).replace("\x00", "\ufffd")
+        raw_of[start] = _raw_str("".join(lines))
         if any("\x00" in c for c in cells):
             report.rejected.append((start, "row contains a NUL character"))
+            continue
+        bad_text = _not_utf8("".join(cells))
+        if bad_text is not None:
+            report.rejected.append((start, bad_text))
             continue
         if len(cells) != len(header):
             report.rejected.append(
                 (start, f"row has {len(cells)} cells, the header has {len(header)}")
+            )
+            continue
+        unnamed = [i + 1 for i, (h, c) in enumerate(zip(header, cells)) if not h and c.strip()]
+        if unnamed:
+            report.rejected.append(
+                (start, f"column {unnamed[0]} has a value but no name in the header")
             )
             continue
         entity_id = cells[id_col].strip()
@@ -373,7 +460,7 @@ def _import_csv(
         after = max([last_line, *(n for n, _why in report.rejected)])
         if not strict:
             flush()  # the rows read before the break are kept, as any valid row
-        raise _cut_short(after, report.stored, exc.cause, strict) from exc
+        raise _cut_short(after, report.stored, exc.cause, strict, _CSV_AGAIN) from exc
     if strict:
         if report.rejected:
             send_rejects()
@@ -485,7 +572,9 @@ def bytes_input(data: bytes) -> IO[bytes]:
 
 def text_lines(stream: IO[bytes]) -> io.TextIOWrapper:
     """A binary stream as CSV text (UTF-8, a leading BOM dropped, newlines untranslated)."""
-    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    # surrogateescape: bytes that are not UTF-8 reject their own row (``_csv_rows``)
+    # instead of breaking off the whole import where the decoder meets them
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
 
 
 def run_import(

@@ -9,7 +9,9 @@ from beachhead.ingest.csvcells import MISSING, cell_value
 CASES = [
     ("42", 42),
     ("-7", -7),
-    ("+3", 3),
+    ("+3", "+3"),  # a leading "+" is text: "+15551234567" is a phone number
+    ("+15551234567", "+15551234567"),
+    ("+1.5", "+1.5"),
     ("0", 0),
     (" 250 ", 250),
     ("99.5", 99.5),
