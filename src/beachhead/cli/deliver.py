@@ -48,9 +48,9 @@ def report_json(report: DeliveryReport) -> dict[str, Any]:
 
 def _print_table(report: DeliveryReport) -> None:
     from rich.console import Console
-    from rich.table import Table
 
     from beachhead.alerts.events import iso
+    from beachhead.cli.tables import PlainTable as Table
 
     console = Console(width=140)
     summary = Table("delivered", "failed", "gave up", "waiting", title="Alert deliveries")

@@ -15,7 +15,7 @@ import typer
 from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
 
 if TYPE_CHECKING:  # rich and the services load in the commands: `--help` stays quick
-    from rich.table import Table
+    from beachhead.cli.tables import PlainTable as Table
 
 AsOfOpt = Annotated[
     str | None,
@@ -85,7 +85,7 @@ def users(
     if fmt is Format.json:
         typer.echo(orjson.dumps(result).decode())
         return
-    from rich.table import Table
+    from beachhead.cli.tables import PlainTable as Table
 
     table = Table(
         "id", "account", "accounts", "scores", "traits", title=f"Users at {result['as_of']}"
@@ -112,7 +112,7 @@ def accounts(
     if fmt is Format.json:
         typer.echo(orjson.dumps(result).decode())
         return
-    from rich.table import Table
+    from beachhead.cli.tables import PlainTable as Table
 
     table = Table(
         "id", "stage", "members", "scores", "traits", title=f"Accounts at {result['as_of']}"

@@ -67,9 +67,11 @@ def inbox_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [r for group in groups for r in group]
 
 
-def _table(rows: list[dict[str, Any]], title: str) -> None:
+def _table(rows: list[dict[str, Any]], title: str, created: bool = False) -> None:
+    """The inbox table; ``created``: a last column marks what this evaluation created."""
     from rich.console import Console
-    from rich.table import Table
+
+    from beachhead.cli.tables import PlainTable as Table
 
     console = Console(width=160)
     if not rows:
@@ -85,7 +87,7 @@ def _table(rows: list[dict[str, Any]], title: str) -> None:
         "team",
         "rep",
         "qualified",
-        "",
+        *(["created"] if created else []),
         title=title,
     )
     for r in inbox_order(rows):
@@ -99,7 +101,7 @@ def _table(rows: list[dict[str, Any]], title: str) -> None:
             r["team"] or "",
             r["rep"] or "",
             r["qualified_at"],
-            "new" if r["is_new"] else "",
+            *(["yes" if r["is_new"] else ""] if created else []),
         )
     console.print(table)
 
@@ -188,7 +190,7 @@ def evaluate(
     new = sum(1 for q in quals if q["is_new"])
     verb = "would be created" if dry_run else "created"
     title = f"Open qualifications at {result['as_of']}{' (dry run)' if dry_run else ''}"
-    _table(quals, title)
+    _table(quals, title, created=True)
     if replay_from is not None:
         typer.echo(f"{len(result.get('steps', []))} evaluations replayed")
     typer.echo(f"{len(quals)} open, {new} {verb}")

@@ -99,7 +99,8 @@ def execute(settings: Settings, kind: str, file: str, strict: bool) -> ImportRep
 
 def _render(report: ImportReport, fmt: Format, strict: bool) -> None:
     from rich.console import Console
-    from rich.table import Table
+
+    from beachhead.cli.tables import PlainTable as Table
 
     if fmt is Format.json:
         out = {**report.to_dict(), "strict": strict, "stored_nothing": report.strict_aborted}
@@ -115,7 +116,7 @@ def _render(report: ImportReport, fmt: Format, strict: bool) -> None:
     )
     console.print(table)
     for line, reason in report.rejected:
-        console.print(f"line {line}: {reason}", markup=False, highlight=False)
+        typer.echo(f"line {line}: {reason}")  # one line each, for grep (never wrapped)
     if report.strict_aborted:
         typer.echo(
             f"--strict: {len(report.rejected)} line(s) rejected, nothing was stored", err=True

@@ -85,7 +85,8 @@ def list_keys(
         typer.echo("No write keys yet: beachhead keys create --name web")
         return
     from rich.console import Console
-    from rich.table import Table
+
+    from beachhead.cli.tables import PlainTable as Table
 
     table = Table("key", "name", "created", "status")
     for r in rows:

@@ -57,7 +57,8 @@ def rejects(
         typer.echo("No rejected messages.")
         return
     from rich.console import Console
-    from rich.table import Table
+
+    from beachhead.cli.tables import PlainTable as Table
 
     table = Table("when", "source", "at", "reason", "raw")
     for r in found:

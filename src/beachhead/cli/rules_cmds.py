@@ -136,7 +136,8 @@ def _routing_warnings(cfg: Config) -> list[str]:
 
 def _table(path: Path, summary: dict[str, Any]) -> None:
     from rich.console import Console
-    from rich.table import Table
+
+    from beachhead.cli.tables import PlainTable as Table
 
     console = Console()
     table = Table(title=f"{path}: valid", title_justify="left")

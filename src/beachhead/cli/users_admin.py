@@ -108,7 +108,8 @@ def list_users(
         typer.echo("No app users yet: beachhead users-admin create --email E --role admin")
         return
     from rich.console import Console
-    from rich.table import Table
+
+    from beachhead.cli.tables import PlainTable as Table
 
     table = Table("email", "role", "team", "status")
     for u in users:

@@ -371,7 +371,8 @@ def _csv_rows(
                 (start, f"row has {len(cells)} cells, the header has {len(header)}")
             )
             continue
-        unnamed = [i + 1 for i, (h, c) in enumerate(zip(header, cells)) if not h and c.strip()]
+        pairs = enumerate(zip(header, cells, strict=True))
+        unnamed = [i + 1 for i, (h, c) in pairs if not h and c.strip()]
         if unnamed:
             report.rejected.append(
                 (start, f"column {unnamed[0]} has a value but no name in the header")
