@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from beachhead.ingest.freemail import load_free_mail
-from beachhead.ingest.identity import Snapshot, resolve
+from beachhead.ingest.identity import DOMAIN_PREFIX, Snapshot, normalize_domain, resolve
 from beachhead.qualify import lifecycle as lc
 from beachhead.qualify.routing import RouteFacts
 from beachhead.rules.durations import parse_iso_time, to_utc
@@ -221,6 +221,32 @@ def account_facts(evaluation: Evaluation, snap: Snapshot) -> dict[str, lc.Accoun
     return out
 
 
+def entity_now(evaluation: Evaluation, snap: Snapshot) -> lc.EntityNow:
+    """Where an open qualification's entity went when the evaluation has it no more
+    (``lifecycle._merge``): a raw id linked into a user since (an anonymous visitor who
+    signed up, an alias) is that user; an implicit ``domain:<d>`` account is the account
+    that has domain ``d`` now (users of ``d`` join it instead)."""
+    by_domain: dict[str, str] = {}
+
+    def now(level: str, entity_id: str) -> tuple[str, str | None] | None:
+        if level == "user":
+            user = snap.user(entity_id)
+            if entity_id in evaluation.users or user == entity_id or user not in evaluation.users:
+                return None
+            return user, snap.primary.get(user)
+        if entity_id in evaluation.accounts or not entity_id.startswith(DOMAIN_PREFIX):
+            return None
+        if not by_domain:
+            for account, traits in snap.accounts.items():  # first seen wins, as for joins
+                domain = normalize_domain(traits.get("domain"))
+                if domain is not None:
+                    by_domain.setdefault(domain, account)
+        found = by_domain.get(entity_id.removeprefix(DOMAIN_PREFIX))
+        return (found, found) if found is not None and found in evaluation.accounts else None
+
+    return now
+
+
 def _routing_leaves(config: Config) -> list[Leaf]:
     return [
         leaf
@@ -373,7 +399,10 @@ def _decide(
     snap = identity.at(as_of)
     evaluation = _evaluate(runtime, config, as_of, snap)
     facts = facts_builder(evaluation, snap, _activity_truths(runtime, config, evaluation.as_of))
-    return lc.evaluate_step(config, prior, evaluation, account_facts(evaluation, snap), facts)
+    accounts = account_facts(evaluation, snap)
+    return lc.evaluate_step(
+        config, prior, evaluation, accounts, facts, entity_now(evaluation, snap)
+    )
 
 
 def _evaluate(runtime: Runtime, config: Config, as_of: datetime, snap: Snapshot) -> Evaluation:
@@ -425,7 +454,9 @@ def run_evaluation(
     with store.locked() as s:
         prior = store.load_prior(s)
         try:
-            step = lc.evaluate_step(config, prior, evaluation, accounts, facts)
+            step = lc.evaluate_step(
+                config, prior, evaluation, accounts, facts, entity_now(evaluation, snap)
+            )
         except lc.LifecycleError as exc:
             raise ServiceError(str(exc)) from exc
         record_step(store, s, config, step)

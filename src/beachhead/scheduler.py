@@ -46,6 +46,7 @@ from beachhead.ingest.freemail import load_free_mail
 from beachhead.lifecycle_service import (
     _activity_truths,
     account_facts,
+    entity_now,
     facts_builder,
     record_step,
     routing_config,
@@ -176,7 +177,8 @@ class ContinuousEvaluator:
                 prior = store.load_prior(s)
                 if prior.last_as_of is not None and when < prior.last_as_of:
                     return RunResult(when, False, "overtaken by another evaluation", step=info)
-                step = lc.evaluate_step(config, prior, info.evaluation, accounts, facts)
+                moved = entity_now(info.evaluation, info.snapshot)
+                step = lc.evaluate_step(config, prior, info.evaluation, accounts, facts, moved)
                 record_step(store, s, config, step)  # also refreshes open ones' scores
         return RunResult(
             when,

@@ -48,6 +48,7 @@ from beachhead.engine.snapshot import (
     trait_row,
 )
 from beachhead.ingest.identity import (
+    DOMAIN_PREFIX,
     Snapshot,
     Traits,
     _parents,
@@ -58,7 +59,6 @@ from beachhead.ingest.identity import (
 )
 from beachhead.ingest.message import Link, MembershipRow, TraitRow
 
-DOMAIN_PREFIX = "domain:"
 Key = tuple[datetime, int]
 
 

@@ -37,6 +37,8 @@ from beachhead.ingest.message import Link, MembershipRow, Message, TraitRow
 
 Traits = dict[str, Any]
 
+DOMAIN_PREFIX = "domain:"  # the implicit account of an email domain: domain:<domain>
+
 
 @dataclass
 class Snapshot:
@@ -215,7 +217,7 @@ def _join_by_domain(
             continue
         found = by_domain.get(domain)
         if found is None:
-            found = by_domain[domain] = f"domain:{domain}"
+            found = by_domain[domain] = DOMAIN_PREFIX + domain
             # a group call or an import may have named this id already: its traits stay
             snap.accounts.setdefault(found, {}).setdefault("domain", domain)
         join(user, found)

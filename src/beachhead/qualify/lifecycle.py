@@ -280,14 +280,70 @@ def apply_drain(
     return touched, changes, alerts
 
 
+# An entity that is another one now: (level, entity id) -> (the entity it is now, its
+# primary account), or None. A raw id linked into a user by an alias or identify, or an
+# implicit ``domain:`` account whose domain a real account took.
+EntityNow = Callable[[str, str], tuple[str, str | None] | None]
+
+# which of two open qualifications of one merged entity stays open: the one further along
+_PROGRESS = {WORKING: 2, ASSIGNED: 1}
+
+
+def _merge(
+    open_now: list[Qualification], entity_now: EntityNow, as_of: datetime, out: StepResult
+) -> tuple[dict[str, Qualification], list[Qualification]]:
+    """Open qualifications of entities merged into another one follow it (a visitor who
+    signs up, an implicit domain account a real account took over): their ``entity_id``
+    (and account) become the merged entity's, so it is not qualified a second time. When
+    the merged entity has its own open qualification for the same PQL, the one further
+    along (working, then assigned, then the older) stays open and the other expires with
+    the reason. Returns the moved ones by id and the ones closed."""
+    moved: dict[str, Qualification] = {}
+    closed: list[Qualification] = []
+    by_key: dict[tuple[str, str], Qualification] = {
+        (q.pql, q.entity_id): q for q in open_now if q.is_open
+    }
+    for q in open_now:
+        now = entity_now(q.level, q.entity_id) if q.is_open else None
+        if now is None:
+            continue
+        new_id, account_id = now
+        old_id = q.entity_id
+        del by_key[(q.pql, old_id)]
+        q.entity_id, q.account_id, q.updated_at = new_id, account_id, as_of
+        moved[q.id] = q
+        why = f"{old_id} is {new_id} now (one {q.level}): the qualification follows it"
+        out.changes.append(Change(q.id, as_of, SYSTEM, q.status, q.status, q.team, q.rep, why))
+        other = by_key.get((q.pql, new_id))
+        if other is None:
+            by_key[(q.pql, new_id)] = q
+            continue
+
+        def rank(x: Qualification) -> tuple[int, datetime, str]:
+            return (-_PROGRESS.get(x.status, 0), x.qualified_at, x.id)
+
+        keep, drop = sorted([q, other], key=rank)
+        by_key[(q.pql, new_id)] = keep
+        reason = f"merged: {new_id} has {keep.id} open for {q.pql}"
+        out.changes.append(_close(drop, EXPIRED, as_of, SYSTEM, reason))
+        out.alerts.append(AlertNote("expired", as_of, drop.id, drop.account_id))
+        moved[drop.id] = drop
+        closed.append(drop)
+    return moved, closed
+
+
 def evaluate_step(
     config: Config,
     prior: Prior,
     evaluation: Evaluation,
     accounts: Mapping[str, AccountNow],
     facts_for: Callable[[Match], RouteFacts],
+    entity_now: EntityNow | None = None,
 ) -> StepResult:
-    """Everything one evaluation at ``evaluation.as_of`` changes (``prior`` is not modified)."""
+    """Everything one evaluation at ``evaluation.as_of`` changes (``prior`` is not modified).
+
+    ``entity_now``: where an open qualification's entity went when it is not an entity of
+    the evaluation any more (``_merge``)."""
     as_of = evaluation.as_of
     if prior.last_as_of is not None and as_of < prior.last_as_of:
         raise GoingBack(
@@ -312,7 +368,16 @@ def evaluate_step(
     book = make_book(config, open_now, prior.cursors)
     changed: dict[str, Qualification] = {}
     closed_now: dict[tuple[str, str], datetime] = {}
+    if entity_now is not None:
+        moved, merged_away = _merge(open_now, entity_now, as_of, out)
+        changed.update(moved)
+        for q in merged_away:
+            closed_now[(q.pql, q.entity_id)] = as_of
+            book.add_load(q.rep, -1)
+            book.waiting = [w for w in book.waiting if w.id != q.id]
     for q in open_now:
+        if not q.is_open:
+            continue
         now = accounts.get(q.account_id) if q.account_id is not None else None
         if now is not None and now.owner != q.owner:
             q.owner = now.owner

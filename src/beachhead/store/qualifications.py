@@ -236,11 +236,19 @@ class QualificationStore:
     def save_qualifications(
         self, s: Session, quals: Sequence[Qualification], new: Sequence[Qualification] = ()
     ) -> None:
-        """Update ``quals`` (existing rows) and insert ``new`` ones, in bulk."""
+        """Update ``quals`` (existing rows) and insert ``new`` ones, in bulk.
+
+        Closings go first: one open qualification per PQL and entity is a unique index,
+        and a step may close one and re-key another onto its entity (a merge) or open a
+        new one there."""
+        closing = [q for q in quals if not q.is_open]
+        staying = [q for q in quals if q.is_open]
+        if closing:
+            s.execute(update(QualificationRow), [{"id": q.id, **_fields(q)} for q in closing])
         if new:
             s.execute(insert(QualificationRow), [{"id": q.id, **_fields(q)} for q in new])
-        if quals:
-            s.execute(update(QualificationRow), [{"id": q.id, **_fields(q)} for q in quals])
+        if staying:
+            s.execute(update(QualificationRow), [{"id": q.id, **_fields(q)} for q in staying])
         s.flush()
 
     def add_changes(self, s: Session, changes: Sequence[Change]) -> None:
