@@ -59,6 +59,96 @@ class EventStoreBusy(ServiceError):
     """DuckDB is held by another process and did not come free in time."""
 
 
+class StoreUnusable(ServiceError):
+    """The embedded data folder or a store file in it cannot be used: a file where the
+    folder should be, a folder that cannot be made, a file that is not a database. One
+    line naming the path (these were tracebacks: FileExistsError, NotADirectoryError,
+    duckdb's IOException, sqlite3's DatabaseError)."""
+
+
+def folder_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be (made into) a folder we write to, or None. Checked before
+    ``mkdir`` so the reason names the culprit: ``path`` itself or an ancestor that is a
+    file (``mkdir`` says only "File exists" / "Not a directory")."""
+    if path.is_dir():
+        if not os.access(path, os.W_OK | os.X_OK):
+            return "permission denied"
+        return None
+    for p in (path, *path.parents):
+        if p.exists() or p.is_symlink():
+            if p.is_dir():
+                return None  # mkdir makes the rest (or says why it cannot)
+            return "it is a file, not a folder" if p == path else f"{p} is a file, not a folder"
+    return None
+
+
+def prepare_data_folder(settings: Settings) -> None:
+    """Make the embedded data folder (nothing to do with PostgreSQL), or ``StoreUnusable``.
+
+    Every opening of the stores goes through here (``Runtime``, ``open_state_store``), so
+    a bad ``--data`` / ``BEACHHEAD_DATA`` is one line whatever the command."""
+    if not settings.embedded:
+        return
+    path = settings.data
+    why = folder_problem(path)
+    if why is None:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+    if why is not None:
+        raise StoreUnusable(f"cannot use the data folder {path}: {why}")
+
+
+def _store_failure(exc: BaseException) -> bool:
+    """An embedded store file that cannot be opened (not a database, unreadable): DuckDB's
+    and SQLite's errors, and SQLAlchemy's around SQLite's."""
+    for e in (exc, exc.__cause__):
+        if e is None:
+            continue
+        module = type(e).__module__
+        if isinstance(e, OSError) or module.startswith(("duckdb", "_duckdb", "sqlite3")):
+            return True
+        if module.startswith("sqlalchemy") and type(e).__name__ in {
+            "DatabaseError",
+            "OperationalError",
+        }:
+            return True
+    return False
+
+
+def _unusable(what: str, path: Path, exc: BaseException) -> StoreUnusable:
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    text = (reason[0] if reason else type(exc).__name__).removeprefix("IO Error: ")
+    text = re.sub(r"^\([\w.]+\) ", "", text)  # SQLAlchemy's "(sqlite3.DatabaseError) "
+    return StoreUnusable(f"cannot open the {what} store {path}: {text}")
+
+
+def open_state_store(settings: Settings) -> StateStore:
+    """The state store, migrated; the embedded data folder made first. A state.db that
+    is not a database is ``StoreUnusable`` (PostgreSQL's errors pass through: the entry
+    point says them as "cannot use BEACHHEAD_DATABASE_URL")."""
+    from beachhead.store.state import StateStore
+
+    prepare_data_folder(settings)
+    try:
+        return StateStore(settings.state_url)
+    except Exception as exc:
+        if settings.embedded and _store_failure(exc):
+            raise _unusable("state", settings.data / "state.db", exc) from exc
+        raise
+
+
+def check_event_store(settings: Settings) -> None:
+    """Open and close the embedded events store: ``StoreUnusable`` when its file is not a
+    database (``serve`` says so before it starts, not in a traceback at startup). A store
+    another process holds is left for the server to wait on."""
+    if not settings.embedded:
+        return
+    with contextlib.suppress(EventStoreBusy):
+        Runtime(settings)._open_events(wait=0).close()
+
+
 def service(name: str) -> Callable[[Service], Service]:
     """Decorator: register ``fn`` as the service ``name``."""
 
@@ -117,24 +207,21 @@ class Runtime:
         if self._state is None:
             with self._open_lock:
                 if self._state is None:
-                    from beachhead.store.state import StateStore
-
-                    if self.settings.embedded:
-                        self.settings.data.mkdir(parents=True, exist_ok=True)
-                    self._state = StateStore(self.settings.state_url)
+                    self._state = open_state_store(self.settings)
         return self._state
 
     def _open_events(self, wait: float) -> EventStore:
         from beachhead.store.events import StoreBusy, open_event_store
 
-        if self.settings.embedded:
-            self.settings.data.mkdir(parents=True, exist_ok=True)
+        prepare_data_folder(self.settings)
         deadline = time.monotonic() + wait
         while True:
             try:
                 return open_event_store(self.settings)
             except Exception as exc:
                 if not isinstance(exc, StoreBusy) and not _is_lock_error(exc):
+                    if self.settings.embedded and _store_failure(exc):
+                        raise _unusable("events", self.settings.duckdb_path, exc) from exc
                     raise
                 if time.monotonic() >= deadline:
                     reason = (

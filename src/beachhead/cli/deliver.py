@@ -78,17 +78,17 @@ def deliver(config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = For
     from beachhead.alerts.deliver import Deliverer
     from beachhead.alerts.settings import AlertSettings
     from beachhead.config import SettingsError, load_settings, read_settings
-    from beachhead.store.state import StateStore
+    from beachhead.runtime import StoreUnusable, open_state_store
 
     settings = load_settings(config, data)
     try:
         alert_settings = read_settings(AlertSettings)
     except SettingsError as exc:
         raise fail(str(exc)) from exc
-    if settings.embedded:
-        settings.data.mkdir(parents=True, exist_ok=True)
     try:
-        state = StateStore(settings.state_url)
+        state = open_state_store(settings)
+    except StoreUnusable as exc:
+        raise fail(str(exc)) from exc
     except Exception as exc:
         raise fail(f"cannot open the state store: {exc}".splitlines()[0]) from exc
     # each outcome is in the output already; the deliverer's warnings are for ``serve``

@@ -210,8 +210,7 @@ def qualifications(
     are read (and a bad file is an error), as by every command."""
     from beachhead.config import load_settings
     from beachhead.lifecycle_service import list_qualifications, qualification_json, read_config
-    from beachhead.runtime import ServiceError
-    from beachhead.store.state import StateStore
+    from beachhead.runtime import ServiceError, StoreUnusable, open_state_store
 
     settings = load_settings(config, data)
     try:
@@ -221,10 +220,10 @@ def qualifications(
     if pql is not None and pql not in {p.key for p in definitions.pqls}:
         # not an error: a PQL taken out of the definitions keeps its qualifications
         typer.echo(f"warning: PQL {pql!r} is not in the definitions", err=True)
-    if settings.embedded:
-        settings.data.mkdir(parents=True, exist_ok=True)
     try:
-        state = StateStore(settings.state_url)
+        state = open_state_store(settings)
+    except StoreUnusable as exc:
+        raise fail(str(exc)) from exc
     except Exception as exc:  # a server that does not answer, a bad URL: one line
         raise fail(f"cannot open the state store: {exc}".splitlines()[0]) from exc
     try:

@@ -28,12 +28,10 @@ def _iso(t: datetime | None) -> str | None:
 
 def _state(config: ConfigOpt, data: DataOpt) -> StateStore:
     from beachhead.config import load_settings
-    from beachhead.store.state import StateStore
+    from beachhead.runtime import open_state_store
 
     settings = load_settings(config, data)
-    if settings.embedded:
-        settings.data.mkdir(parents=True, exist_ok=True)
-    return StateStore(settings.state_url)
+    return open_state_store(settings)
 
 
 @keys_app.command("create")

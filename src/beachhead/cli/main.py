@@ -97,7 +97,9 @@ def main() -> None:
         raise SystemExit(1) from None
     except Exception as exc:
         kinds = {c.__name__ for c in type(exc).__mro__}
-        if "SettingsError" in kinds:  # a bad BEACHHEAD_... variable, whatever the command
+        # a bad BEACHHEAD_... variable, or a data folder / store file that cannot be used,
+        # whatever the command
+        if kinds & {"SettingsError", "StoreUnusable"}:
             typer.echo(f"error: {exc}", err=True)
             raise SystemExit(1) from None
         conflict = _foreign_schema(exc)

@@ -29,12 +29,10 @@ def rejects(
 ) -> None:
     """Messages that failed validation (HTTP and imports), newest first."""
     from beachhead.config import load_settings
-    from beachhead.store.state import StateStore
+    from beachhead.runtime import open_state_store
 
     settings = load_settings(config, data)
-    if settings.embedded:
-        settings.data.mkdir(parents=True, exist_ok=True)
-    state = StateStore(settings.state_url)
+    state = open_state_store(settings)
     try:
         found = state.list_rejects(limit)
     finally:

@@ -37,9 +37,13 @@ def _preflight(settings: Settings) -> None:
     that cannot be opened, an embedded data folder another server holds."""
     from beachhead.alerts.settings import AlertSettings
     from beachhead.config import SettingsError, read_settings
-    from beachhead.runtime import find_server
+    from beachhead.runtime import (
+        StoreUnusable,
+        check_event_store,
+        find_server,
+        open_state_store,
+    )
     from beachhead.scheduler import EvalSettings
-    from beachhead.store.state import StateStore
 
     try:
         read_settings(EvalSettings)
@@ -53,9 +57,11 @@ def _preflight(settings: Settings) -> None:
                 f"{settings.data} is in use by another beachhead serve (pid {other.pid}, "
                 f"{other.url}); stop it or use another --data"
             )
-        settings.data.mkdir(parents=True, exist_ok=True)
     try:
-        StateStore(settings.state_url).close()
+        open_state_store(settings).close()
+        check_event_store(settings)
+    except StoreUnusable as exc:
+        raise fail(str(exc)) from exc
     except Exception as exc:  # a server that does not answer, a bad URL: one line
         raise fail(f"cannot open the state store: {exc}".splitlines()[0]) from exc
 
@@ -128,13 +134,10 @@ def serve(
 def migrate(config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = Format.table) -> None:
     """Create or upgrade both stores now (they are also migrated on first use)."""
     from beachhead.config import load_settings
-    from beachhead.runtime import ServiceError, call_service
-    from beachhead.store.state import StateStore
+    from beachhead.runtime import ServiceError, call_service, open_state_store
 
     settings = load_settings(config, data)
-    if settings.embedded:
-        settings.data.mkdir(parents=True, exist_ok=True)
-    state = StateStore(settings.state_url)
+    state = open_state_store(settings)
     state.close()
     if fmt is Format.table:
         typer.echo(f"state store: at revision {state.revision}")

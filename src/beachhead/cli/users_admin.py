@@ -31,13 +31,11 @@ EmailArg = Annotated[str, typer.Option("--email", help="The person's email (thei
 
 def _with_store(config: ConfigOpt, data: DataOpt, fn: Callable[[AppUserStore], T]) -> T:
     from beachhead.config import load_settings
+    from beachhead.runtime import open_state_store
     from beachhead.store.app_users import AppUserStore, UserError
-    from beachhead.store.state import StateStore
 
     settings = load_settings(config, data)
-    if settings.embedded:
-        settings.data.mkdir(parents=True, exist_ok=True)
-    state = StateStore(settings.state_url)
+    state = open_state_store(settings)
     try:
         return fn(AppUserStore(state))
     except UserError as exc:
