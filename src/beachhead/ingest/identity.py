@@ -28,6 +28,7 @@ The rules (definitions.md, "Entities"; docs/architecture.md, "Identity at a poin
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -86,8 +87,10 @@ def merge_traits(base: Traits, update: Mapping[str, Any]) -> None:
 def normalize_domain(value: object) -> str | None:
     """``https://www.Acme.com/about`` -> ``acme.com``; None for a non-string or empty value.
 
-    The spec strips ``https://``; ``http://`` is stripped too (a RevOps user pasting either
-    means the same site). A port is left alone: nobody writes one in a domain trait.
+    The spec strips ``https://``, ``www.`` and any path; ``http://`` is stripped too (a
+    RevOps user pasting either means the same site), and so is the rest of a pasted URL
+    after the host: a query (``?ref=x``), a fragment (``#pricing``), a port (``:443``),
+    and the trailing dot of a fully qualified name (``acme.com.``).
     """
     if not isinstance(value, str):
         return None
@@ -98,15 +101,18 @@ def normalize_domain(value: object) -> str | None:
             break
     if text.startswith("www."):
         text = text[4:]
-    text = text.split("/", 1)[0]
-    return text or None
+    text = re.split(r"[/?#]", text, maxsplit=1)[0]
+    host, colon, port = text.rpartition(":")
+    if colon and host and port.isdigit():
+        text = host
+    return text.rstrip(".") or None
 
 
 def email_domain(value: object) -> str | None:
     """The lowercased domain of an email address, or None if it does not look like one."""
     if not isinstance(value, str) or "@" not in value:
         return None
-    domain = value.strip().rsplit("@", 1)[1].strip().lower()
+    domain = value.strip().rsplit("@", 1)[1].strip().lower().rstrip(".")
     return domain or None
 
 

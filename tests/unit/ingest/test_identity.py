@@ -232,6 +232,12 @@ def test_resolve(case: Case) -> None:
         ("https://www.Acme.com/", "acme.com"),
         ("http://acme.com/a/b", "acme.com"),
         ("  WWW.acme.com ", "acme.com"),
+        ("acme.com?utm_source=x", "acme.com"),
+        ("https://acme.com#pricing", "acme.com"),
+        ("acme.com:443", "acme.com"),
+        ("https://www.acme.com:8443/a?b#c", "acme.com"),
+        ("acme.com.", "acme.com"),
+        ("/", None),
         ("", None),
         (None, None),
         (5, None),
@@ -243,7 +249,14 @@ def test_normalize_domain(raw: object, want: str | None) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "want"),
-    [("a@Acme.com", "acme.com"), ("a@b@c.io", "c.io"), ("nope", None), ("a@", None), (3, None)],
+    [
+        ("a@Acme.com", "acme.com"),
+        ("a@acme.com.", "acme.com"),
+        ("a@b@c.io", "c.io"),
+        ("nope", None),
+        ("a@", None),
+        (3, None),
+    ],
 )
 def test_email_domain(raw: object, want: str | None) -> None:
     assert email_domain(raw) == want
