@@ -90,13 +90,15 @@ def _short(value: object) -> str:
 
 
 def as_id(value: object, field: str) -> str | None:
-    """An id field -> its string form (``123`` -> ``"123"``); empty or absent -> None."""
+    """An id field -> its string form (``123`` -> ``"123"``); empty, blank (only white
+    space: a template that filled in nothing) or absent -> None. Other ids are kept as
+    they are, spaces included: ids are compared exactly."""
     if value is None:
         return None
     if isinstance(value, str):
         if "\x00" in value:
             raise InvalidMessage(f"'{field}' contains a NUL character")
-        return value or None
+        return None if not value or value.isspace() else value
     if isinstance(value, bool):
         raise InvalidMessage(f"'{field}' must be a string or a number")
     if isinstance(value, int):
@@ -104,6 +106,12 @@ def as_id(value: object, field: str) -> str | None:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else repr(value)
     raise InvalidMessage(f"'{field}' must be a string or a number")
+
+
+def _plain_id(v: str) -> bool:
+    """The common case, taken as it is: not empty, not blank, no NUL (a first character
+    that is not white space settles blankness)."""
+    return bool(v) and not v[0].isspace() and "\x00" not in v
 
 
 def _object(value: object, field: str) -> dict[str, Any]:
@@ -150,9 +158,9 @@ def normalize(raw: object, received_at: datetime, sent_at: str | None = None) ->
 
     # ids: a non-empty str without NUL is the common case and is taken as it is
     v = get("userId")
-    user_id = v if v.__class__ is str and v and "\x00" not in v else as_id(v, "userId")
+    user_id = v if v.__class__ is str and _plain_id(v) else as_id(v, "userId")
     v = get("anonymousId")
-    anonymous_id = v if v.__class__ is str and v and "\x00" not in v else as_id(v, "anonymousId")
+    anonymous_id = v if v.__class__ is str and _plain_id(v) else as_id(v, "anonymousId")
     if user_id is None and anonymous_id is None:
         raise InvalidMessage(f"{mtype} message needs 'userId' or 'anonymousId'")
 
