@@ -107,7 +107,7 @@ def alert_warnings(config: Config) -> list[str]:
     earlier one sends (an event both match goes once, as the earlier says), and filters
     that can never match (a ``stage_changed`` event has no PQL and no touch)."""
     out: list[str] = []
-    first: dict[tuple[str, str], str] = {}
+    earlier: dict[tuple[str, str], list[tuple[str, Alert]]] = {}
     for index, alert in enumerate(config.alerts):
         name = alert.name or f"alerts[{index}]"
         if str(alert.on) == "stage_changed":
@@ -121,14 +121,27 @@ def alert_warnings(config: Config) -> list[str]:
                 )
         for _key, kind, target in targets_of(index, alert):
             where = destination(kind, target)
-            if where in first:
+            before = earlier.setdefault(where, [])
+            other = next((n for n, a in before if _overlap(a, alert)), None)
+            if other is not None:
                 out.append(
-                    f"{name}: sends to the same {kind} URL as {first[where]}; an event both "
-                    f"match is sent there once, as {first[where]} says"
+                    f"{name}: sends to the same {kind} URL as {other}; an event both "
+                    f"match is sent there once, as {other} says"
                 )
-            else:
-                first[where] = name
+            before.append((name, alert))
     return out
+
+
+def _overlap(a: Alert, b: Alert) -> bool:
+    """Whether one event can match both entries: the same ``on``, and ``pqls`` and
+    ``touch`` filters that share a value where both have one (entries on different events
+    may share a URL freely: nothing is held back)."""
+    if str(a.on) != str(b.on):
+        return False
+    for x, y in ((a.pqls, b.pqls), (a.touch, b.touch)):
+        if x is not None and y is not None and not {str(v) for v in x} & {str(v) for v in y}:
+            return False
+    return True
 
 
 def window_of(now: datetime, span: timedelta) -> tuple[datetime, datetime]:

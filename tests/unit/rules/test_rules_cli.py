@@ -103,6 +103,11 @@ def test_check_warns_about_alerts_that_repeat_or_never_fire(cli: CliRunner, tmp_
         "  - {on: qualified, slack: {webhook_url: 'http://127.0.0.1:9/crm'}}\n"
         "  - {on: stage_changed, touch: [high], webhook: {url: 'http://127.0.0.1:9/s'}}\n"
         "  - {on: stage_changed, webhook: {url: 'http://127.0.0.1:9/s2'}}\n"
+        # no event is both: the same URL is no warning
+        "  - {on: assigned, webhook: {url: 'http://127.0.0.1:9/crm'}}\n"
+        "  - {on: qualified, touch: [low], webhook: {url: 'http://127.0.0.1:9/t'}}\n"
+        "  - {on: qualified, touch: [high], webhook: {url: 'http://127.0.0.1:9/t'}}\n"
+        "  - {on: qualified, touch: [none, low], webhook: {url: 'http://127.0.0.1:9/t'}}\n"
     )
     r = invoke(cli, "check", "--format", "json")
     assert r.exit_code == 0, r.stderr
@@ -111,6 +116,8 @@ def test_check_warns_about_alerts_that_repeat_or_never_fire(cli: CliRunner, tmp_
         "there once, as alerts[0] says",
         "alerts[3]: a stage_changed event has no PQL and no touch, so its touch filter never "
         "matches and the alert never fires",
+        "alerts[8]: sends to the same webhook URL as alerts[6]; an event both match is sent "
+        "there once, as alerts[6] says",
     ]
     assert json.loads(r.stdout)["warnings"] == want
     assert r.stderr.splitlines() == [f"warning: {w}" for w in want]
