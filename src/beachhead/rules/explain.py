@@ -60,8 +60,23 @@ def fmt_value(value: Any) -> str:
     return str(value)
 
 
+def _literal(value: Any) -> str:
+    """A value a condition is written with: text that would read as a number, a boolean or
+    nothing is quoted (``eq: "5"`` needs "5", not 5)."""
+    if isinstance(value, str):
+        bare = value.strip().lower()
+        if bare in {"", "true", "false", "missing"}:
+            return f'"{value}"'
+        try:
+            float(bare)
+        except ValueError:
+            return value
+        return f'"{value}"'
+    return fmt_value(value)
+
+
 def _or_list(values: tuple[Any, ...], joiner: str = "or") -> str:
-    items = [fmt_value(v) for v in values]
+    items = [_literal(v) for v in values]
     if len(items) <= 2:
         return f" {joiner} ".join(items)
     return ", ".join(items[:-1]) + f" {joiner} " + items[-1]
@@ -80,9 +95,9 @@ def requirement(cmp: Comparison, as_of: datetime | None = None) -> str:
     numeric = isinstance(v, int | float) and not isinstance(v, bool)
     match op:
         case Op.EQ:
-            return f"exactly {fmt_value(v)}" if numeric else fmt_value(v)
+            return f"exactly {fmt_value(v)}" if numeric else _literal(v)
         case Op.NE:
-            return f"not {fmt_value(v)}"
+            return f"not {_literal(v)}"
         case Op.GT:
             return f"more than {fmt_value(v)}"
         case Op.GTE:
@@ -98,10 +113,10 @@ def requirement(cmp: Comparison, as_of: datetime | None = None) -> str:
             assert isinstance(v, tuple)
             if not v:
                 return "a value in an empty list"
-            return fmt_value(v[0]) if len(v) == 1 else f"one of {_or_list(v)}"
+            return _literal(v[0]) if len(v) == 1 else f"one of {_or_list(v)}"
         case Op.NOT_IN:
             assert isinstance(v, tuple)
-            return f"none of {_or_list(v, 'and')}" if len(v) != 1 else f"not {fmt_value(v[0])}"
+            return f"none of {_or_list(v, 'and')}" if len(v) != 1 else f"not {_literal(v[0])}"
         case Op.CONTAINS:
             return f"to contain {fmt_value(v)}"
         case Op.STARTS_WITH:
@@ -204,7 +219,51 @@ def _trait_sentence(leaf: TraitCond, value: Any, held: bool, as_of: datetime | N
         if value is None:
             return f"{subject} is missing" + ("" if not cmp.value else " (needs a value)")
         return f"{subject} is {fmt_value(value)}" + ("" if cmp.value else " (needs no value)")
-    return f"{subject} is {fmt_value(value)}{_needs(cmp, held, as_of, value)}"
+    shown = fmt_value(value) if held else _typed(value, cmp)
+    return f"{subject} is {shown}{_needs(cmp, held, as_of, value)}"
+
+
+NUMBER_OPS = frozenset({Op.GT, Op.GTE, Op.LT, Op.LTE, Op.BETWEEN})
+TEXT_OPS = frozenset({Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.MATCHES})
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list | tuple):
+        return "list"
+    return "object" if isinstance(value, dict) else "value"
+
+
+def _typed(value: Any, cmp: Comparison) -> str:
+    """A value that failed its comparison, with its type named when the type is why:
+    ``"5000" (text)`` for ``gte: 1000``, ``5 (a number)`` for ``eq: "5"``, where the bare
+    value would read as if it should have held."""
+    text = fmt_value(value)
+    if value is None or isinstance(value, datetime):
+        return text
+    kind = _kind(value)
+    if cmp.op in NUMBER_OPS:
+        wanted = {"number"}
+    elif cmp.op in TEXT_OPS:
+        wanted = {"text", "list"} if cmp.op is Op.CONTAINS else {"text"}
+    elif cmp.op in (Op.EQ, Op.NE, Op.IN, Op.NOT_IN):
+        values = cmp.value if isinstance(cmp.value, tuple) else (cmp.value,)
+        wanted = {_kind(v) for v in values}
+        if cmp.op is Op.EQ and kind == "list":  # eq on a list never holds; say so
+            wanted = set()
+    else:
+        return text
+    if not wanted or kind in wanted:
+        return text
+    if kind == "text":
+        return f'"{value}" (text)'
+    article = "an" if kind[0] in "aeiou" else "a"
+    return f"{text} ({article} {kind})"
 
 
 def _event_sentence(leaf: EventCond, value: Any, held: bool, as_of: datetime | None) -> str:
