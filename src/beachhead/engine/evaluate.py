@@ -41,7 +41,7 @@ from beachhead.engine.values import Ctx, from_json
 from beachhead.ingest.identity import Snapshot
 from beachhead.rules.durations import to_utc
 from beachhead.rules.model import (
-    POINTS_DIGITS,
+    DECIMAL_DIGITS,
     Config,
     EventCond,
     Leaf,
@@ -137,7 +137,7 @@ def _add_scores(table: ir.Table, level: Level, config: Config, p: Plan, ctx: Ctx
         points: ir.NumericValue = ibis.literal(0.0)
         for rule in score.rules:
             points = points + scope.holds(rule.when).ifelse(float(rule.points), 0.0)
-        points = points.round(POINTS_DIGITS)  # added as decimals: 0.1 + 0.2 is 0.3
+        points = points.round(DECIMAL_DIGITS)  # added as decimals: 0.1 + 0.2 is 0.3
         cols: dict[str, ir.Value] = {score_column(config, key): points}
         if score.bands is not None:
             b = score.bands

@@ -35,7 +35,7 @@ from beachhead.engine.jsonpath import json_path
 from beachhead.engine.snapshot import Uploaded
 from beachhead.engine.values import Ctx, Value, compare, from_json
 from beachhead.ingest.message import ACTIVITY_TYPES
-from beachhead.rules.model import Aggregate, Level, Metric
+from beachhead.rules.model import DECIMAL_DIGITS, Aggregate, Level, Metric
 from beachhead.rules.plan import Feature, FeatureKind
 
 ZERO_AGGREGATES = frozenset(
@@ -187,10 +187,10 @@ def event_aggregate(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.Value:
     assert parsed is not None
     num = (t.event == feature.event).ifelse(parsed, ibis.null("float64"))
     cond = cond & num.notnull()
-    if agg is Aggregate.SUM:
-        return num.sum(where=cond)
+    if agg is Aggregate.SUM:  # rounded as every engine rounds (model.DECIMAL_DIGITS)
+        return num.sum(where=cond).round(DECIMAL_DIGITS)
     if agg is Aggregate.AVG:
-        return num.mean(where=cond)
+        return num.mean(where=cond).round(DECIMAL_DIGITS)
     if agg is Aggregate.MIN:
         return num.min(where=cond)
     return num.max(where=cond)

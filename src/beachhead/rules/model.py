@@ -358,10 +358,11 @@ def iter_leaves(cond: Condition | None) -> list[Leaf]:
 # --------------------------------------------------------------------------- definitions
 
 
-# A score's points are rounded to this many decimals after they are added, by every
-# engine: points are written as decimals, and binary floating point would make 0.1 + 0.2
-# 0.30000000000000004, below a band cut at 0.3 (an engine adding in decimal disagrees).
-POINTS_DIGITS = 9
+# A score's points, and an event ``sum`` / ``avg``, are rounded to this many decimals
+# after they are added, by every engine: numbers are written as decimals, and binary
+# floating point would make 0.1 + 0.2 0.30000000000000004, below a cut at 0.3 (and engines
+# adding in another order or in decimal disagree in the last digits).
+DECIMAL_DIGITS = 9
 
 
 class Bands(_Node):

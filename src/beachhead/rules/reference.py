@@ -40,7 +40,7 @@ from beachhead.ingest.message import ACTIVITY_TYPES, MembershipRow, Message, Tra
 from beachhead.rules.durations import to_utc
 from beachhead.rules.explain import sentence
 from beachhead.rules.model import (
-    POINTS_DIGITS,
+    DECIMAL_DIGITS,
     AllCond,
     AnyCond,
     Condition,
@@ -96,7 +96,7 @@ def _score(world: _World, key: str, level: Level, entity: str) -> ScoreValue:
         for rule in score.rules:
             if _holds(world, rule.when, subject):
                 points += rule.points
-        points = round(points, POINTS_DIGITS)  # added as decimals: 0.1 + 0.2 is 0.3
+        points = round(points, DECIMAL_DIGITS)  # added as decimals: 0.1 + 0.2 is 0.3
         band = str(score.bands.band_of(points)) if score.bands is not None else None
         world.scores[memo] = ScoreValue(points=points, band=band)
     return world.scores[memo]

@@ -26,7 +26,7 @@ from fractions import Fraction
 from typing import Any
 
 from beachhead.rules.durations import to_utc
-from beachhead.rules.model import Aggregate, Duration, EventCond, Metric, TraitRef
+from beachhead.rules.model import DECIMAL_DIGITS, Aggregate, Duration, EventCond, Metric, TraitRef
 from beachhead.rules.reference_values import (
     MISSING,
     compare,
@@ -81,12 +81,12 @@ def event_value(cond: EventCond, activities: Iterable[Activity], as_of: datetime
         return max((a.ts for a in hits), default=MISSING)
     assert cond.property is not None, "sum/avg/min/max need a property"
     numbers = [v for a in hits if is_number(v := lookup_dotted(a.properties, cond.property))]
-    if agg is Aggregate.SUM:
-        return sum(numbers)
+    if agg is Aggregate.SUM:  # rounded as every engine rounds (model.DECIMAL_DIGITS)
+        return round(sum(numbers), DECIMAL_DIGITS)
     if not numbers:
         return MISSING
     if agg is Aggregate.AVG:
-        return sum(numbers) / len(numbers)
+        return round(sum(numbers) / len(numbers), DECIMAL_DIGITS)
     if agg is Aggregate.MIN:
         return min(numbers)
     return max(numbers)
