@@ -75,6 +75,13 @@ class Settings(BaseSettings):
             )
         return None
 
+    @field_validator("port")
+    @classmethod
+    def _port_range(cls, v: int) -> int:
+        if not 0 <= v <= 65535:
+            raise ValueError("expected a port number, 0 to 65535")
+        return v
+
     @field_validator("free_mail_file")
     @classmethod
     def _readable_file(cls, v: Path | None) -> Path | None:

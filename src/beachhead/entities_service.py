@@ -19,7 +19,7 @@ from typing import Any
 from beachhead.ingest.freemail import load_free_mail
 from beachhead.ingest.identity import Snapshot, named_ids, resolve
 from beachhead.rules.durations import parse_iso_time
-from beachhead.rules.load import ConfigError, load_config
+from beachhead.rules.load import ConfigError, load_config, unreadable
 from beachhead.rules.model import Config
 from beachhead.rules.result import EntityEval, Evaluation, ScoreValue
 from beachhead.runtime import Runtime, ServiceError, service
@@ -47,6 +47,9 @@ def read_optional_config(path: str | Path) -> Config | None:
     p = Path(path)
     if not p.exists():
         return None
+    problem = unreadable(p)  # a folder: the line every command says
+    if problem is not None:
+        raise ServiceError(problem)
     try:
         return load_config(p)
     except ConfigError as exc:

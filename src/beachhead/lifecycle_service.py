@@ -36,7 +36,7 @@ from beachhead.ingest.identity import DOMAIN_PREFIX, Snapshot, normalize_domain,
 from beachhead.qualify import lifecycle as lc
 from beachhead.qualify.routing import RouteFacts
 from beachhead.rules.durations import parse_iso_time, to_utc
-from beachhead.rules.load import ConfigError, load_config
+from beachhead.rules.load import ConfigError, load_config, unreadable
 from beachhead.rules.model import Config, EventCond, Level, MetricCond, iter_leaves
 from beachhead.rules.result import Evaluation, Match
 from beachhead.runtime import Runtime, ServiceError, service
@@ -78,6 +78,9 @@ def routing_config(state: StateStore, config: Config) -> Config:
 
 def read_config(path: str | Path) -> Config:
     """The definitions, or a ServiceError naming the first problem."""
+    problem = unreadable(path)  # a folder or a missing file: the line every command says
+    if problem is not None:
+        raise ServiceError(problem)
     try:
         return load_config(path)
     except ConfigError as exc:

@@ -211,6 +211,32 @@ def test_gzip_file_and_stdin(backend_env: dict[str, str], tmp_path: Path) -> Non
     assert piped_gz["stored"] == 1
 
 
+BOM = b"\xef\xbb\xbf"  # UTF-8 byte order mark, as Windows tools write at a file's start
+
+
+@pytest.mark.parametrize("how", ["file", "gzip file", "stdin", "gzip stdin"])
+def test_a_leading_utf8_bom_is_dropped(
+    backend_env: dict[str, str], tmp_path: Path, how: str
+) -> None:
+    """Line 1 after a BOM is a message like the others (it was rejected as not JSON), with
+    the installed executable; a BOM further on is not skipped."""
+    body = BOM + jsonl(GOOD).encode()
+    data = gzip.compress(body) if "gzip" in how else body
+    path = tmp_path / ("events.jsonl.gz" if "gzip" in how else "events.jsonl")
+    path.write_bytes(data)
+    args = ["import", "events", "-" if "stdin" in how else str(path), "--format", "json"]
+    proc = run_binary(backend_env, *args, stdin=data if "stdin" in how else None)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    report = orjson.loads(proc.stdout)
+    assert (report["stored"], report["rejected"]) == (len(GOOD), [])
+    later = tmp_path / "later.jsonl"
+    later.write_bytes(jsonl(GOOD[:1]).encode() + BOM + b'{"type": "track"}\n')
+    again = orjson.loads(
+        run_binary(backend_env, "import", "events", str(later), "--format", "json").stdout
+    )
+    assert [r["line"] for r in again["rejected"]] == [2]
+
+
 ACCOUNTS_CSV = """id,name,plan,employees,mrr,owner,active,zip,updated_at
 acme,Acme Inc,free,250,99.5,rep@example.com,true,00123,2026-01-15T00:00:00Z
 globex,Globex,team,,,,FALSE,,

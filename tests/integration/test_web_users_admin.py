@@ -15,7 +15,9 @@ from web_support import sign_in, web_app, write_config
 from beachhead.config import Settings
 
 
-def test_create_list_set_role_set_team(backend_env: dict[str, str]) -> None:
+def test_create_list_set_role_set_team(backend_env: dict[str, str], tmp_path: Path) -> None:
+    # --team must name a team of the definitions (mid_market, enterprise: web_support.TEAMS)
+    backend_env = {**backend_env, "BEACHHEAD_CONFIG": str(write_config(tmp_path))}
     made = cli(
         backend_env,
         "users-admin",

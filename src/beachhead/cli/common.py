@@ -24,6 +24,23 @@ DataOpt = Annotated[
 ]
 
 
+PORT_MAX = 65535
+
+
+def _port_in_range(value: int | None) -> int | None:
+    if value is not None and not 0 <= value <= PORT_MAX:
+        raise typer.BadParameter(f"expected 0 to {PORT_MAX} (0 = any free port), got {value}")
+    return value
+
+
+PortOpt = Annotated[
+    int | None,
+    # checked as the options are parsed: a port out of range is a usage error (exit 2)
+    # before any work, not the socket's OverflowError after it
+    typer.Option("--port", callback=_port_in_range, help="[env BEACHHEAD_PORT; 8000; 0 = any]"),
+]
+
+
 class Format(enum.StrEnum):
     table = "table"
     json = "json"

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
+from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, PortOpt, fail
 from beachhead.demo.run import DEFAULT_DIR, REPLAY_DAYS, DemoResult
 from beachhead.demo.scale import parse_scale
 from beachhead.runtime import ServiceError
@@ -42,9 +42,7 @@ def demo(
     host: Annotated[
         str | None, typer.Option("--host", help="[env BEACHHEAD_HOST; 127.0.0.1]")
     ] = None,
-    port: Annotated[
-        int | None, typer.Option("--port", help="[env BEACHHEAD_PORT; 8000; 0 = any]")
-    ] = None,
+    port: PortOpt = None,
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Build everything, then exit (tests, CI).")
     ] = False,
@@ -79,10 +77,13 @@ def demo(
         parse_scale(scale)
     except ValueError as exc:
         raise fail(str(exc), 2) from None
-    if config is not None and not config.is_file():
-        raise fail(f"cannot read the definitions {config}: no such file", 2)
     from beachhead.config import load_settings
     from beachhead.demo import run
+    from beachhead.rules.load import unreadable
+
+    problem = None if config is None else unreadable(config)
+    if problem is not None:  # before any work
+        raise fail(problem, 2)
 
     env = load_settings()
     sock = url = None

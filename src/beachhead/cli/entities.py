@@ -27,10 +27,15 @@ TRAITS_SHOWN = 4  # the table stays readable; --format json has every trait
 def _run(name: str, as_of: str | None, config: Path | None, data: Path | None) -> dict[str, Any]:
     from beachhead.config import load_settings
     from beachhead.entities_service import parse_as_of
+    from beachhead.rules.load import unreadable
     from beachhead.runtime import ServiceError, call_service
 
     settings = load_settings(config, data)
-    if not Path(settings.config).is_file():  # listed anyway: traits and members need none
+    if Path(settings.config).exists():
+        problem = unreadable(settings.config)  # a folder given for the file
+        if problem is not None:
+            raise fail(problem)
+    else:  # listed anyway: traits and members need none
         typer.echo(
             f"warning: no definitions file {settings.config}: listed without scores or "
             "stages (beachhead init writes one)",
@@ -115,11 +120,19 @@ def accounts(
     from beachhead.cli.tables import PlainTable as Table
 
     table = Table(
-        "id", "stage", "members", "scores", "traits", title=f"Accounts at {result['as_of']}"
+        "id",
+        "plan",
+        "stage",
+        "members",
+        "scores",
+        "traits",
+        title=f"Accounts at {result['as_of']}",
     )
     for a in result["accounts"]:
+        plan = a["traits"].get("plan")  # its own column: the traits cell shows only a few
         table.add_row(
             a["id"],
+            "" if plan is None else _short(plan),
             a["stage"] or "",
             str(len(a["members"])),
             _scores(a["scores"]),

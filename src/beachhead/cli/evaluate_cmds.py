@@ -34,7 +34,10 @@ ReplayOpt = Annotated[
         help="Evaluate at this time, then every --step, up to --as-of (demo, backtests).",
     ),
 ]
-StepOpt = Annotated[str, typer.Option("--step", help="Replay step: 30m, 12h, 1d, 1w.")]
+StepOpt = Annotated[
+    str | None,
+    typer.Option("--step", help="Replay step with --replay-from: 30m, 12h, 1d, 1w [default: 1d]."),
+]
 StatusOpt = Annotated[
     str | None,
     typer.Option(
@@ -46,9 +49,12 @@ PqlOpt = Annotated[str | None, typer.Option("--pql", help="Only this PQL key.")]
 
 
 def _config_path(settings: Settings) -> str:
+    from beachhead.rules.load import unreadable
+
     path = Path(settings.config)
-    if not path.is_file():
-        raise fail(f"cannot read the definitions {path}: no such file (beachhead init writes one)")
+    problem = unreadable(path)
+    if problem is not None:
+        raise fail(problem)
     return str(path.resolve())
 
 
@@ -153,7 +159,7 @@ def evaluate(
     as_of: AsOfOpt = None,
     dry_run: DryRunOpt = False,
     replay_from: ReplayOpt = None,
-    step: StepOpt = "1d",
+    step: StepOpt = None,
     config: ConfigOpt = None,
     data: DataOpt = None,
     fmt: FormatOpt = Format.table,
@@ -164,6 +170,8 @@ def evaluate(
     from beachhead.rules.durations import parse_duration
     from beachhead.runtime import ServiceError, call_service
 
+    if step is not None and replay_from is None:  # a usage error, before any work
+        raise fail("--step needs --replay-from (it is the step of a replay)", 2)
     settings = load_settings(config, data)
     payload: dict[str, Any] = {"config": _config_path(settings), "dry_run": dry_run}
     try:
@@ -173,7 +181,7 @@ def evaluate(
         if replay_from is not None:
             parse_time(replay_from, "--replay-from")
             try:
-                payload["step_seconds"] = parse_duration(step).delta.total_seconds()
+                payload["step_seconds"] = parse_duration(step or "1d").delta.total_seconds()
             except ValueError as exc:
                 raise ServiceError(f"--step: {exc}") from exc
             payload["replay_from"] = replay_from

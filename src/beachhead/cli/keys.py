@@ -6,6 +6,7 @@ PostgreSQL), so these commands work while ``beachhead serve`` runs on the same d
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,6 +27,23 @@ def _iso(t: datetime | None) -> str | None:
     return t.isoformat().replace("+00:00", "Z") if t is not None else None
 
 
+def _check_name(name: str) -> None:
+    """A name given with ``--name``: not empty, one line of printable text, at most the
+    store's limit; else a one-line error (exit 1, as the other key errors) before the
+    store is opened."""
+    from beachhead.store.state import LABEL_MAX
+
+    if not name.strip():
+        raise fail("--name: a write key's name cannot be empty (leave --name out for a dated one)")
+    bad = next((c for c in name if unicodedata.category(c) == "Cc"), None)
+    if bad is not None:
+        raise fail(f"--name: a write key's name cannot hold control characters (found {bad!r})")
+    if len(name.strip()) > LABEL_MAX:
+        raise fail(
+            f"--name: a write key's name is at most {LABEL_MAX} characters, got {len(name.strip())}"
+        )
+
+
 def _state(config: ConfigOpt, data: DataOpt) -> StateStore:
     from beachhead.config import load_settings
     from beachhead.runtime import open_state_store
@@ -44,9 +62,13 @@ def create(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Create a write key. It is printed once, alone on the last line; only a hash is kept."""
+    if name is not None:
+        _check_name(name)
     state = _state(config, data)
     try:
         key, label = state.create_key(name)
+    except ValueError as exc:  # the store's own rule (state.label), should it ever differ
+        raise fail(f"--name: {exc}") from exc
     finally:
         state.close()
     if fmt is Format.json:

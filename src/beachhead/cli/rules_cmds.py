@@ -49,10 +49,18 @@ def init(
     from beachhead.config import load_settings
 
     target = directory / "beachhead.yml" if directory else load_settings(config, data).config
+    if target.is_dir():  # even with --force: a folder is never replaced
+        raise fail(
+            f"cannot write the definitions {target}: it is a folder, not a file"
+            f" (`beachhead init {target}` writes {target / 'beachhead.yml'})"
+        )
     if target.exists() and not force:
         raise fail(f"{target} already exists (use --force to overwrite it)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(template_text(), encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(template_text(), encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"cannot write the definitions {target}: {exc.strerror or exc}") from exc
     if fmt is Format.json:
         typer.echo(orjson.dumps({"written": str(target)}).decode())
         return
@@ -175,11 +183,12 @@ def check(config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = Forma
     pqls[0].when.all[1].count: ...`) and exits 1; nothing is evaluated from an invalid file.
     """
     from beachhead.config import load_settings
-    from beachhead.rules.load import ConfigError, load_config
+    from beachhead.rules.load import ConfigError, load_config, unreadable
 
     path = load_settings(config, data).config
-    if not path.exists():
-        raise fail(f"{path} does not exist (write one with `beachhead init`)")
+    problem = unreadable(path)
+    if problem is not None:
+        raise fail(problem)
     try:
         cfg = load_config(path)
     except ConfigError as exc:

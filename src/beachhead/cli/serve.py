@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import orjson
 import typer
 
-from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
+from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, PortOpt, fail
 
 if TYPE_CHECKING:  # loaded in the command: `--help` stays quick
     from beachhead.config import Settings
@@ -37,6 +37,7 @@ def _preflight(settings: Settings) -> None:
     that cannot be opened, an embedded data folder another server holds."""
     from beachhead.alerts.settings import AlertSettings
     from beachhead.config import SettingsError, read_settings
+    from beachhead.rules.load import unreadable
     from beachhead.runtime import (
         StoreUnusable,
         check_event_store,
@@ -50,6 +51,10 @@ def _preflight(settings: Settings) -> None:
         read_settings(AlertSettings)
     except SettingsError as exc:
         raise fail(str(exc)) from exc
+    if settings.config.exists():  # a missing file is fine: the app says how to write one
+        problem = unreadable(settings.config)  # a folder given for the file
+        if problem is not None:
+            raise fail(problem)
     if settings.embedded:
         other = find_server(settings, timeout=2.0)
         if other is not None:
@@ -70,9 +75,7 @@ def serve(
     host: Annotated[
         str | None, typer.Option("--host", help="[env BEACHHEAD_HOST; 127.0.0.1]")
     ] = None,
-    port: Annotated[
-        int | None, typer.Option("--port", help="[env BEACHHEAD_PORT; 8000; 0 = any]")
-    ] = None,
+    port: PortOpt = None,
     config: ConfigOpt = None,
     data: DataOpt = None,
     fmt: FormatOpt = Format.table,

@@ -44,6 +44,27 @@ def _with_store(config: ConfigOpt, data: DataOpt, fn: Callable[[AppUserStore], T
         state.close()
 
 
+def _check_team(config: ConfigOpt, data: DataOpt, team: str | None) -> None:
+    """``--team`` names a team of the definitions (read as every command reads them), else
+    a one-line error listing the known teams, or saying why the definitions cannot be
+    read. No team (None or empty) needs no definitions: the first admin on a fresh install."""
+    if not team:
+        return
+    from beachhead.config import load_settings
+    from beachhead.lifecycle_service import read_config
+    from beachhead.runtime import ServiceError
+
+    settings = load_settings(config, data)
+    try:
+        definitions = read_config(settings.config)
+    except ServiceError as exc:
+        raise fail(f"cannot check --team {team!r}: {exc}") from exc
+    known = [t.key for t in definitions.teams]
+    if team not in known:
+        teams = f"known teams: {', '.join(known)}" if known else "it defines no teams"
+        raise fail(f"--team: no team {team!r} in the definitions {settings.config} ({teams})")
+
+
 def _json(u: AppUser) -> dict[str, object]:
     return {
         "email": u.email,
@@ -87,6 +108,7 @@ def create(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Create an app user (the first one should be an admin)."""
+    _check_team(config, data, team)  # before the password prompt
     if password is None:
         password = _ask_password()
     user = _with_store(config, data, lambda s: s.create(email, password, role, team, name))
@@ -136,6 +158,7 @@ def set_team(
     fmt: FormatOpt = Format.table,
 ) -> None:
     """Put a user in a team (reps see their team's queue)."""
+    _check_team(config, data, team)
     _show(_with_store(config, data, lambda s: s.set_team(email, team or None)), fmt, "Updated")
 
 

@@ -34,6 +34,7 @@ from beachhead.store.events import EventStore
 T = TypeVar("T")
 BATCH_LINES = 2000
 RAW_LIMIT = 32 * 1024  # longest raw text kept in a reject record
+UTF8_BOM = b"\xef\xbb\xbf"
 
 RejectsSink = Callable[[list[Reject]], None]
 Progress = Callable[[int], None]  # called with the number of lines done so far
@@ -160,8 +161,11 @@ def _parse_line(line: bytes, now: datetime) -> tuple[Message, dict[str, Any]] | 
 
 
 def _numbered(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
-    """(1-based line number, line) for the lines that are not blank."""
+    """(1-based line number, line) for the lines that are not blank; a UTF-8 byte order
+    mark opening the first line (as some Windows tools write) is dropped, as for CSV."""
     for n, line in enumerate(lines, start=1):
+        if n == 1 and line.startswith(UTF8_BOM):
+            line = line[len(UTF8_BOM) :]
         if line.strip():
             yield n, line
 

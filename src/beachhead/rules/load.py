@@ -22,7 +22,7 @@ from beachhead.rules.diagnostics import ConfigError, Diagnostic
 from beachhead.rules.model import Config
 from beachhead.rules.yamltree import YamlSyntaxError, parse_yaml
 
-__all__ = ["ConfigError", "Diagnostic", "load_config", "load_text"]
+__all__ = ["ConfigError", "Diagnostic", "load_config", "load_text", "unreadable"]
 
 
 @functools.lru_cache(maxsize=32)
@@ -42,6 +42,19 @@ def load_text(text: str, filename: str = "beachhead.yml") -> Config:
     if checker.diags or config is None:
         raise ConfigError(checker.diags)
     return config
+
+
+def unreadable(path: str | Path) -> str | None:
+    """Why the definitions file ``path`` cannot be read, as the one line every command
+    and service says (``cannot read the definitions P: ...``); None when it is a file."""
+    p = Path(path)
+    if p.is_dir():
+        why = "it is a folder, not a file"
+    elif p.exists():  # a file, or a pipe / device (--config /dev/stdin) that is read as one
+        return None
+    else:
+        why = "no such file (beachhead init writes one)"
+    return f"cannot read the definitions {p}: {why}"
 
 
 def load_config(path: str | Path) -> Config:
