@@ -138,3 +138,35 @@ def test_concurrent_writers_dedupe(settings: Settings) -> None:
     finally:
         for s in stores:
             s.close()
+
+
+# (line, the message's time or the reason it is rejected): a line's own receivedAt, not
+# the import's time, dates a message without timestamp and corrects originalTimestamp
+RECEIVED_CASES = [
+    ({"receivedAt": "2026-02-10T08:00:00Z"}, "2026-02-10T08:00:00+00:00"),
+    ({}, NOW.isoformat()),
+    (
+        {
+            "originalTimestamp": "2026-02-10T07:50:00Z",
+            "sentAt": "2026-02-10T07:55:00Z",
+            "receivedAt": "2026-02-10T08:00:00Z",
+        },
+        "2026-02-10T07:55:00+00:00",  # the device's clock was 5 minutes behind
+    ),
+    (
+        {"timestamp": "2026-02-01T00:00:00Z", "receivedAt": "2026-02-10T08:00:00Z"},
+        "2026-02-01T00:00:00+00:00",
+    ),
+    ({"receivedAt": "yesterday"}, "'receivedAt' is not an ISO-8601 time: 'yesterday'"),
+]
+
+
+@pytest.mark.parametrize(("extra", "want"), RECEIVED_CASES)
+def test_a_lines_received_at_dates_it(store: EventStore, extra: dict[str, str], want: str) -> None:
+    msg = {"type": "track", "userId": "u", "event": "E", "messageId": "m1", **extra}
+    report = import_events(store, Sink(), [orjson.dumps(msg)], "s", received_at=NOW)
+    if want.startswith("'"):
+        assert (report.stored, report.rejected) == (0, [(1, want)])
+        return
+    [stored] = list(store.messages())
+    assert stored.ts.isoformat() == want

@@ -149,13 +149,19 @@ def _reject(source: str, line_no: int, reason: str, line: bytes, now: datetime) 
 
 
 def _parse_line(line: bytes, now: datetime) -> tuple[Message, dict[str, Any]] | str:
-    """One JSON line -> (message, raw dict), or the reason it is rejected."""
+    """One JSON line -> (message, raw dict), or the reason it is rejected.
+
+    A line's own ``receivedAt`` (a Segment or RudderStack export has one) is when it was
+    received: it, not the import's time, dates a message without ``timestamp`` and
+    corrects an ``originalTimestamp``. Over HTTP the server's clock decides instead."""
     try:
         raw = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
         return f"not JSON: {exc}"
     try:
-        return normalize(raw, now), raw
+        received = raw.get("receivedAt") if isinstance(raw, dict) else None
+        at = now if received is None else (parse_time(received, "receivedAt") or now)
+        return normalize(raw, at), raw
     except InvalidMessage as exc:
         return exc.reason
 
