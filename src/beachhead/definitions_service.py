@@ -50,7 +50,9 @@ class PqlPreview:
     no_longer: int
     create_sample: list[str] = field(default_factory=list)
     no_longer_sample: list[str] = field(default_factory=list)
-    open_not_matching: int = 0  # open qualifications the edit would not match (they stay)
+    # open qualifications whose entity matches now and would not under the edit (they
+    # stay open); one that does not match today either is not "stopping" to match
+    open_not_matching: int = 0
 
 
 @dataclass
@@ -127,7 +129,7 @@ def preview(runtime: Runtime, current: Config, edited: Config) -> Preview:
                 len(gone),
                 create[:SAMPLE],
                 gone[:SAMPLE],
-                len(opened - then),
+                len((opened & now) - then),  # matching now and not under the edit
             )
         )
     return Preview(as_of, rows)

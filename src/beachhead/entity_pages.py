@@ -3,10 +3,11 @@
 ``account_page(runtime, config, account_id, page)`` and ``user_page(...)`` return plain
 dataclasses the templates render: traits and the facts a rep reads first (plan, seats used
 of purchased, MRR, owner), stage and its history, scores with bands, members with their
-last activity, 90 days of activity per day, open and past qualifications with evidence,
-and one page of the timeline of messages. Identity and scores come from the cached
-``Directory`` (one evaluation at the app's now); activity and the timeline are queried
-per request, with the events store lock held.
+last activity, 90 days of activity per day, open and past qualifications with evidence
+(only those ``visibility`` shows: the inbox's rule for the viewer), and one page of the
+timeline of messages. Identity and scores come from the cached ``Directory`` (one
+evaluation at the app's now); activity and the timeline are queried per request, with the
+events store lock held.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from beachhead.rules.result import EntityEval
 from beachhead.runtime import Runtime
 from beachhead.store import activity_queries as aq
 from beachhead.store import journey_queries as jq
+from beachhead.store.inbox import Visibility
 
 CHART_DAYS = 90
 TIMELINE_PAGE = 50
@@ -157,15 +159,12 @@ def _timeline(
     page = max(page, 1)
     with runtime.lock:
         con = runtime.events.ibis()
+        if page > 1:  # clamped to the last page before the query: a huge page is no OFFSET
+            total = aq.timeline_total(con, raw_ids, account_id, as_of)
+            page = min(page, pages_of(total, TIMELINE_PAGE))
         rows, total = aq.timeline(
             con, raw_ids, account_id, as_of, TIMELINE_PAGE, (page - 1) * TIMELINE_PAGE
         )
-        last = max(1, -(-total // TIMELINE_PAGE))
-        if not rows and page > last and total:  # past the end: the last page, as labelled
-            page = last
-            rows, total = aq.timeline(
-                con, raw_ids, account_id, as_of, TIMELINE_PAGE, (page - 1) * TIMELINE_PAGE
-            )
     shown = [
         TimelineShown(
             r.ts,
@@ -200,7 +199,12 @@ def _text(value: Any) -> str | None:
 
 
 def account_page(
-    runtime: Runtime, config: Config, account_id: str, page: int = 1, d: Directory | None = None
+    runtime: Runtime,
+    config: Config,
+    account_id: str,
+    page: int = 1,
+    d: Directory | None = None,
+    visibility: Visibility | None = None,
 ) -> AccountPage:
     d = d or directory(runtime, config)
     snap = d.snapshot
@@ -243,7 +247,8 @@ def account_page(
         else None
     )
     pqls = [q.key for q in config.pqls]
-    open_q, past_q = _split(jq.qualifications_of(runtime.state, pqls, {account_id, *members}))
+    quals = jq.qualifications_of(runtime.state, pqls, {account_id, *members}, visibility)
+    open_q, past_q = _split(quals)
     return AccountPage(
         id=account_id,
         level="account",
@@ -270,7 +275,12 @@ def account_page(
 
 
 def user_page(
-    runtime: Runtime, config: Config, user_id: str, page: int = 1, d: Directory | None = None
+    runtime: Runtime,
+    config: Config,
+    user_id: str,
+    page: int = 1,
+    d: Directory | None = None,
+    visibility: Visibility | None = None,
 ) -> UserPage:
     d = d or directory(runtime, config)
     snap = d.snapshot
@@ -285,7 +295,7 @@ def user_page(
         for a in sorted(snap.accounts_of.get(user_id, ()))
     ]
     pqls = [q.key for q in config.pqls]
-    open_q, past_q = _split(jq.qualifications_of(runtime.state, pqls, {user_id}))
+    open_q, past_q = _split(jq.qualifications_of(runtime.state, pqls, {user_id}, visibility))
     return UserPage(
         id=user_id,
         level="user",
@@ -348,8 +358,7 @@ def account_rows(d: Directory, config: Config, q: str, page: int) -> tuple[list[
             )
         )
     rows.sort(key=lambda r: (r.name.lower(), r.id))
-    start = (max(page, 1) - 1) * LIST_PAGE
-    return rows[start : start + LIST_PAGE], len(rows)
+    return _page_of(rows, page), len(rows)
 
 
 def user_rows(d: Directory, q: str, page: int) -> tuple[list[ListRow], int]:
@@ -369,9 +378,18 @@ def user_rows(d: Directory, q: str, page: int) -> tuple[list[ListRow], int]:
             )
         )
     rows.sort(key=lambda r: (r.name.lower(), r.id))
-    start = (max(page, 1) - 1) * LIST_PAGE
-    return rows[start : start + LIST_PAGE], len(rows)
+    return _page_of(rows, page), len(rows)
 
 
 def pages_of(total: int, per: int = LIST_PAGE) -> int:
     return max(1, -(-total // per))
+
+
+def clamp_page(page: int, total: int, per: int = LIST_PAGE) -> int:
+    """A page number between 1 and the last page (a huge or negative one is clamped)."""
+    return min(max(page, 1), pages_of(total, per))
+
+
+def _page_of(rows: list[ListRow], page: int) -> list[ListRow]:
+    start = (clamp_page(page, len(rows)) - 1) * LIST_PAGE
+    return rows[start : start + LIST_PAGE]

@@ -72,7 +72,7 @@ def test_account_view_shows_facts_chart_and_qualifications(site: Site) -> None:
     ]
     quals.sort(key=lambda q: q.qualified_at, reverse=True)
     state.close()
-    r = site.rep.get(f"/accounts/{account_id}")
+    r = site.admin.get(f"/accounts/{account_id}")  # an admin sees every team's
     assert r.status_code == 200, r.text
     html = r.text
     assert "<svg" in html and 'role="img"' in html and "<desc" in html
@@ -82,6 +82,13 @@ def test_account_view_shows_facts_chart_and_qualifications(site: Site) -> None:
         for e in q.evidence:
             assert _escaped(e["sentence"]) in html
     assert "Seats" in html and "MRR" in html and "Owner" in html
+    # a rep (ana, mid_market) sees only what her inbox shows: hers or her team's
+    hers = [
+        q for q in quals if q.team == "mid_market" or (q.rep or "").lower() == "ana@example.com"
+    ]
+    rep_html = site.rep.get(f"/accounts/{account_id}").text
+    assert f"Open qualifications ({sum(1 for q in hers if q.is_open)})" in rep_html
+    assert f"Past qualifications ({sum(1 for q in hers if not q.is_open)})" in rep_html
 
 
 def _escaped(text: str) -> str:
@@ -99,7 +106,7 @@ def test_account_timeline_pages(site: Site) -> None:
     first = re.search(r'href="/accounts/([^"?]+)"', r.text)
     assert first
     page1 = site.rep.get(f"/accounts/{first.group(1)}")
-    m = re.search(r"(\d+) messages, newest first", page1.text)
+    m = re.search(r"(\d+) messages?, newest first", page1.text)
     assert m
     total = int(m.group(1))
     if total > 50:
@@ -113,6 +120,60 @@ def test_account_timeline_pages(site: Site) -> None:
     assert f"of {pages}" in beyond.text and "No messages" not in beyond.text
     rows = re.compile(r"<tr>.*?</tr>", re.S)
     assert rows.findall(beyond.text) == rows.findall(last.text)
+
+
+HUGE_PAGES = ["99999999999999999999", "9223372036854775807", "9223372036854775808"]
+ROWS = re.compile(r"<tr>.*?</tr>", re.S)
+
+
+def _first(site: Site, kind: str) -> str:
+    """The id of the entity (``accounts`` or ``users``) with the most messages of the first
+    page of the list (so its timeline has more than one page when the demo has one)."""
+    found = re.findall(rf'href="/{kind}/([^"?]+)"', site.rep.get(f"/{kind}").text)
+    assert found
+    totals = {}
+    for entity in found[:10]:
+        page = site.rep.get(f"/{kind}/{entity}").text
+        totals[entity] = int(re.search(r"(\d+) messages?, newest", page).group(1))  # type: ignore[union-attr]
+    return max(totals, key=lambda e: totals[e])
+
+
+@pytest.mark.parametrize("kind", ["accounts", "users"])
+def test_a_huge_page_is_the_last_page(site: Site, kind: str) -> None:
+    """Past 2**63 was a 500 (DuckDB's OFFSET overflowed); clamped to the last page before
+    any query, on the list and on one entity's timeline, like a page just past the end."""
+    entity = _first(site, kind)
+    for path in (f"/{kind}", f"/{kind}/{entity}"):
+        first = site.rep.get(path)
+        found = re.search(r"page \d+ of (\d+)", first.text)
+        last_no = int(found.group(1)) if found else 1
+        last = site.rep.get(path, params={"page": last_no})
+        assert last.status_code == 200
+        for page in [*HUGE_PAGES, str(last_no + 1)]:
+            r = site.rep.get(path, params={"page": page})
+            assert r.status_code == 200, (path, page, r.text[:300])
+            assert ROWS.findall(r.text) == ROWS.findall(last.text), (path, page)
+            if found:
+                assert f"page {last_no} of {last_no}" in r.text, (path, page)
+        low = site.rep.get(path, params={"page": "-99999999999999999999"})
+        assert ROWS.findall(low.text) == ROWS.findall(first.text), path
+
+
+@pytest.mark.parametrize(("kind", "word"), [("accounts", "account"), ("users", "user")])
+def test_counts_are_singular_for_one(site: Site, kind: str, word: str) -> None:
+    """ "1 account matching", not "1 accounts" (the count and the rows agree)."""
+    said: list[str] = []
+    for entity in re.findall(rf'href="/{kind}/([^"?]+)"', site.rep.get(f"/{kind}").text):
+        r = site.rep.get(f"/{kind}", params={"q": entity})
+        n = len(re.findall(rf'href="/{kind}/[^"?]+"', r.text.split("<tbody>", 1)[1]))
+        found = re.search(rf"(\d+) {word}s? matching", r.text)
+        assert found and int(found.group(1)) == n, r.text[:500]
+        said.append(found.group(0))
+        if n == 1:
+            break
+    assert said[-1] == f"1 {word} matching", said
+    none = site.rep.get(f"/{kind}", params={"q": "no such thing at all"})
+    assert f"0 {word}s matching" in none.text
 
 
 def test_unknown_account_is_404(site: Site) -> None:
@@ -135,9 +196,14 @@ def test_journey_counts_match_recorded_stages(site: Site) -> None:
     state.close()
     r = site.rep.get("/journey")
     assert r.status_code == 200
+    moves = site.rep.get("/journey", params={"days": 90}).text
+    assert 'class="moves"' in moves  # the demo's accounts moved: a table of moves
+    table = moves.split('class="moves"', 1)[1].split("</table>", 1)[0]
+    assert '<th scope="col" class="num">Moves</th>' in table and ">Accounts<" not in table
     for key in {s or "unstaged" for s, _ in stages.values()}:
         n = sum(1 for s, _ in stages.values() if (s or "unstaged") == key)
-        assert re.search(rf'id="col-{key}">.*?aria-label="{n} accounts"', r.text, re.S), key
+        label = f"{n} account{'' if n == 1 else 's'}"
+        assert re.search(rf'id="col-{key}">.*?aria-label="{label}"', r.text, re.S), key
 
 
 def test_journey_caps_cards_and_expands(site: Site) -> None:
@@ -147,7 +213,7 @@ def test_journey_caps_cards_and_expands(site: Site) -> None:
     col = more.group(2)
     full = site.rep.get(more.group(1).replace("&amp;", "&"))
     section = full.text.split(f'id="col-{col}"', 1)[1].split("</section>", 1)[0]
-    n = int(re.search(r'aria-label="(\d+) accounts"', section).group(1))  # type: ignore[union-attr]
+    n = int(re.search(r'aria-label="(\d+) accounts?"', section).group(1))  # type: ignore[union-attr]
     assert section.count('class="board-card"') == n
 
 
@@ -156,7 +222,7 @@ def test_journey_owner_filter(site: Site) -> None:
     owners = re.findall(r'<option value="([^"]+@[^"]+)"', r.text)
     assert owners
     filtered = site.rep.get("/journey", params={"owner": owners[0]})
-    total = int(re.search(r"(\d+) accounts as of", filtered.text).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) accounts? as of", filtered.text).group(1))  # type: ignore[union-attr]
     everyone = int(re.search(r"(\d+) accounts as of", r.text).group(1))  # type: ignore[union-attr]
     assert 0 < total < everyone
 
@@ -219,3 +285,14 @@ def test_definitions_preview_and_save(site: Site) -> None:
     assert path.read_text() == edited
     assert path.with_name("beachhead.yml.bak").read_text() == text
     path.write_text(text)  # put it back for the other tests
+
+
+def test_favicon_is_served_and_linked(site: Site) -> None:
+    with httpx.Client(base_url=site.url) as anon:  # browsers ask before signing in (was 404)
+        icon = anon.get("/favicon.ico")
+        assert icon.status_code == 200 and icon.headers["content-type"] == "image/svg+xml"
+        assert icon.content.startswith(b"<svg")
+        linked = re.search(r'<link rel="icon" href="([^"]+)"', anon.get("/signin").text)
+        assert linked and linked.group(1).startswith("/static/favicon.svg?v=")
+        static = anon.get(linked.group(1))
+        assert static.status_code == 200 and static.content == icon.content

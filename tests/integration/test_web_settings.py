@@ -80,10 +80,19 @@ def test_keys_created_and_revoked_in_the_app(tmp_path: Path, database_url: str |
     _, settings = _start(tmp_path, database_url)
     with web_app(settings) as url, httpx.Client(base_url=url) as admin:  # type: ignore[arg-type]
         csrf = sign_in(admin, "admin@example.com")
-        page = admin.post("/settings/keys", data={"csrf_token": csrf, "name": "website"})
-        assert page.status_code == 200
+        made = admin.post("/settings/keys", data={"csrf_token": csrf, "name": "website"})
+        # Post/Redirect/Get: a reload of the page shown after it creates no second key
+        assert made.status_code == 303, made.text
+        location = made.headers["location"]
+        assert location.startswith("/settings?") and "bh_" not in location
+        page = admin.get(location)
+        assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
         key = re.search(r'<code id="new-key">(bh_[^<]+)</code>', page.text)
-        assert key is not None
+        assert key is not None and key.group(1) not in location
+        reload = admin.get(location)  # shown once: the reload says so, without the key
+        assert reload.status_code == 200 and 'id="new-key"' not in reload.text
+        assert key.group(1) not in reload.text and "shown only once" in reload.text
+        assert len(admin.get("/api/v1/keys").json()) == 1
         auth = "Basic " + base64.b64encode(f"{key.group(1)}:".encode()).decode()
         msg = {"type": "track", "userId": "u1", "event": "Logged In", "messageId": "m1"}
         sent = httpx.post(f"{url}/v1/track", json=msg, headers={"Authorization": auth})

@@ -521,13 +521,23 @@ def reassign_to_team(
         raise BadTransition(f"no team {team!r} in the definitions") from None
     before = q.status
     book.add_load(q.rep, -1)
-    choice = TeamChoice(team, f"reassigned to {team} by {actor}")
     touch = "low" if q.touch == "none" else q.touch
-    assignment = book.route(touch, choice, q.owner)
+    # the team is chosen by hand: the rule holds only how the team placed it (rep or queue)
+    assignment = book.route(touch, TeamChoice(team, ""), q.owner)
+    if assignment.team == q.team and _same_rep(assignment.rep, q.rep):
+        # the same team and the same rep (or the same queue): nothing would change, so no
+        # history row (the book's load and cursors are the caller's to drop)
+        where = f"assigned to {q.rep} in {team}" if q.rep else f"in {team}'s queue"
+        raise BadTransition(f"qualification {q.id} is already {where}")
     q.status, q.team, q.rep, q.updated_at = assignment.status, assignment.team, assignment.rep, at
+    reason = f"reassigned to {team} by {actor}"
     return Change(
-        q.id, at, actor, before, q.status, q.team, q.rep, f"reassigned to {team}", assignment.rule
+        q.id, at, actor, before, q.status, q.team, q.rep, reason, assignment.rule.lstrip("; ")
     )
+
+
+def _same_rep(a: str | None, b: str | None) -> bool:
+    return (a or "").lower() == (b or "").lower()
 
 
 def advance(prior: Prior, step: StepResult) -> Prior:

@@ -170,17 +170,9 @@ def timeline(
 
     An account's messages are its group calls, the activity attributed to it and its
     members' other messages without a ``context.groupId`` (their group calls to other
-    accounts are those accounts'); a user's are their own."""
-    params: dict[str, Any] = {"ids": sorted(raw_ids), "as_of": _naive(as_of)}
-    if account_id is None:
-        which = "WHO_IN_IDS"
-    else:
-        params["acct"] = account_id
-        which = (
-            "(group_id = :acct OR context_group_id = :acct "
-            "OR (context_group_id IS NULL AND group_id IS NULL AND WHO_IN_IDS))"
-        )
-    where = f"ts <= :as_of AND {which}"
+    accounts are those accounts'); a user's are their own. ``offset`` must be a real one
+    (the caller clamps a page number past the end with ``timeline_total`` first)."""
+    where, params = _timeline_where(raw_ids, account_id, as_of)
     sql = (
         "SELECT ts, type, event, user_id, anonymous_id, group_id, context_group_id, "
         f"properties, traits, count(*) OVER () FROM events WHERE {where} "
@@ -204,6 +196,29 @@ def timeline(
         for r in got
     ]
     return rows, total
+
+
+def _timeline_where(
+    raw_ids: Collection[str], account_id: str | None, as_of: datetime
+) -> tuple[str, dict[str, Any]]:
+    params: dict[str, Any] = {"ids": sorted(raw_ids), "as_of": _naive(as_of)}
+    if account_id is None:
+        which = "WHO_IN_IDS"
+    else:
+        params["acct"] = account_id
+        which = (
+            "(group_id = :acct OR context_group_id = :acct "
+            "OR (context_group_id IS NULL AND group_id IS NULL AND WHO_IN_IDS))"
+        )
+    return f"ts <= :as_of AND {which}", params
+
+
+def timeline_total(
+    con: ibis.BaseBackend, raw_ids: Collection[str], account_id: str | None, as_of: datetime
+) -> int:
+    """How many messages ``timeline`` pages through (to clamp a page number first)."""
+    where, params = _timeline_where(raw_ids, account_id, as_of)
+    return int(_run(con, f"SELECT count(*) FROM events WHERE {where}", params)[0][0])
 
 
 def named_ids(con: ibis.BaseBackend, as_of: datetime) -> list[str]:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from beachhead.qualify.lifecycle import Qualification, StageChange
+from beachhead.store.inbox import Visibility
 from beachhead.store.qualification_models import (
     AccountStageRow,
     LifecycleLockRow,
@@ -117,11 +118,15 @@ def stage_history(state: StateStore, account_id: str) -> list[StageChange]:
 
 
 def qualifications_of(
-    state: StateStore, pqls: Sequence[str], entity_ids: Collection[str]
+    state: StateStore,
+    pqls: Sequence[str],
+    entity_ids: Collection[str],
+    visibility: Visibility | None = None,
 ) -> list[Qualification]:
     """Qualifications of ``pqls`` held by ``entity_ids`` (an account and its members, or one
-    user), newest first. Asking by (pql, entity) lets the database use the
-    (pql, entity_id) index instead of scanning every qualification."""
+    user), newest first, only those ``visibility`` lets the viewer see (the inbox's rule;
+    None: all). Asking by (pql, entity) lets the database use the (pql, entity_id) index
+    instead of scanning every qualification."""
     if not pqls or not entity_ids:
         return []
     q = QualificationRow
@@ -130,5 +135,8 @@ def qualifications_of(
         .where(q.pql.in_(list(pqls)), q.entity_id.in_(sorted(entity_ids)))
         .order_by(q.qualified_at.desc(), q.id)
     )
+    seen = visibility.clause() if visibility is not None else None
+    if seen is not None:
+        stmt = stmt.where(seen)
     with state.session() as s:
         return [_to_q(r) for r in s.scalars(stmt)]

@@ -13,6 +13,7 @@ from beachhead.directory import directory
 from beachhead.entity_pages import NotFound, account_page, account_rows, pages_of, stage_names
 from beachhead.web import deps
 from beachhead.web.charts import activity_chart
+from beachhead.web.inbox import visibility
 from beachhead.web.layout import render
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +39,8 @@ def account(
 ) -> HTMLResponse:
     rt, config = deps.runtime(request), deps.config(request)
     try:
-        p = account_page(rt, config, account_id, page)
+        seen = visibility(user, config)  # the inbox's rule: a rep sees their team's only
+        p = account_page(rt, config, account_id, page, visibility=seen)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     ctx = {

@@ -44,8 +44,9 @@ def describe(days: Sequence[tuple[date, int]]) -> str:
     last7 = sum(n for _, n in days[-7:])
     active = sum(1 for _, n in days if n)
     return (
-        f"{total:,} activity messages over {len(days)} days "
-        f"({days[0][0]:%d %b %Y} to {days[-1][0]:%d %b %Y}), on {active} active days; "
+        f"{total:,} activity message{'' if total == 1 else 's'} over {len(days)} "
+        f"day{'' if len(days) == 1 else 's'} ({days[0][0]:%d %b %Y} to {days[-1][0]:%d %b %Y}), "
+        f"on {active} active day{'' if active == 1 else 's'}; "
         f"busiest day {peak_day:%d %b %Y} with {peak:,}; {last7:,} in the last 7 days."
     )
 

@@ -5,16 +5,22 @@ parameters), ``build_query`` (filters + who is asking -> the store's ``InboxQuer
 the visibility rule inside it), and ``act`` (a rep action through the lifecycle service,
 after the same visibility rule and the role rule for reassigning).
 
-Access rules (tested role by role in tests/integration/test_web_access.py):
-- a rep sees and acts on qualifications assigned to them or in their team's queue, never
-  another team's; "all" needs the manager role;
-- managers and admins see every team and may reassign;
-- claim, working, won and disqualify (with a reason) are for anyone who can see the row.
+Access rules (tested role by role in tests/integration/test_web_access.py and
+tests/integration/test_web_rep_permissions.py; ``refusal`` decides, the pages hide what
+it refuses):
+- a rep sees qualifications assigned to them or in their team's queue, never another
+  team's; "all" needs the manager role;
+- claim and working need a rep of the definitions (a rep of some team in beachhead.yml),
+  whatever the role: work is never assigned to someone no rep's inbox shows;
+- a rep (role) marks won, disqualifies (with a reason) or starts working only on what is
+  theirs: assigned to them, or unassigned in their queue when they are a rep of the
+  definitions (what claiming would give them anyway); never a teammate's;
+- managers and admins see every team, may reassign, mark won and disqualify any row.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -193,6 +199,32 @@ def visible(request: Request, user: AppUser, qualification_id: str) -> lc.Qualif
     return q
 
 
+def _is_rep(user: AppUser, config: Config) -> bool:
+    return config.rep(user.email) is not None
+
+
+def refusal(user: AppUser, config: Config, q: lc.Qualification, action: str) -> str | None:
+    """Why ``user`` may not run ``action`` on ``q`` (a row they can see), or None.
+
+    The role and the rep rule only: whether the status allows it is the lifecycle's
+    (a 409), e.g. claiming what is already assigned."""
+    if action == "reassign":
+        return None if user.can("manager") else "reassigning needs the manager role"
+    is_rep = _is_rep(user, config)
+    if action in ("claim", "working") and not is_rep:
+        what = "claiming" if action == "claim" else "starting work on a qualification"
+        return f"{what} needs a rep of the definitions; {user.email} is not a rep of any team"
+    if user.can("manager"):
+        return None
+    if q.rep is not None and q.rep.lower() != user.email.lower():
+        if action == "claim":
+            return None  # the lifecycle's answer: already assigned (409)
+        return f"qualification {q.id} is assigned to {q.rep}; only they or a manager may act on it"
+    if q.rep is None and not is_rep:
+        return f"{user.email} is not a rep of any team of the definitions, so cannot take this work"
+    return None
+
+
 REASON_MAX = 2000  # characters of a disqualify reason
 
 
@@ -214,10 +246,11 @@ def act(
         raise HTTPException(422, f"a reason is at most {REASON_MAX:,} characters")
     if "\x00" in reason + rep + team:
         raise HTTPException(422, "a reason, rep or team contains a NUL character")
-    visible(request, user, qualification_id)
-    if action == "reassign" and not user.can("manager"):
-        raise HTTPException(403, "reassigning needs the manager role")
+    q = visible(request, user, qualification_id)
     config = deps.config_strict(request)
+    why = refusal(user, config, q, action)
+    if why is not None:
+        raise HTTPException(403, why)
     state = deps.state(request)
     actor = rep_name(config, user.email)
     try:
@@ -275,8 +308,24 @@ def _choices(config: Config) -> dict[str, Any]:
     }
 
 
+def _may(user: AppUser, config: Config) -> Callable[[lc.Qualification, str], bool]:
+    """For the templates: whether ``user`` may run an action on a row (buttons shown)."""
+    return lambda q, action: refusal(user, config, q, action) is None
+
+
 def _views(request: Request, user: AppUser) -> list[SavedView]:
     return SavedViewStore(deps.state(request)).visible(user.id, user.team)
+
+
+def form_score(params: dict[str, str], config: Config) -> dict[str, str]:
+    """The filter form offers a band and the score sort next to a score select whose
+    default is "all": a band or sort=score sent without a score means the first defined
+    score (with bands, for a band), which the form then shows as chosen."""
+    if params.get("score") or not (params.get("band") or params.get("sort") == "score"):
+        return params
+    banded = [k for k, sc in config.scores.items() if sc.bands is not None]
+    chosen = (banded if params.get("band") else []) or list(config.scores)
+    return {**params, "score": chosen[0]} if chosen else params
 
 
 @router.get("/inbox")
@@ -288,9 +337,9 @@ def inbox(request: Request, user: AppUser = Depends(deps.current_user)) -> Respo
         if view is None:
             raise HTTPException(404, "no such saved view")
         params = {**view.params, **{k: v for k, v in params.items() if k == "after"}}
-    f = Filters.from_params(params)
-    page = load_page(request, user, f)
     config, config_error = deps.config_or_error(request)
+    f = Filters.from_params(form_score(params, config))
+    page = load_page(request, user, f)
     ok = request.query_params.get("ok", "")
     return render(
         request,
@@ -313,6 +362,7 @@ def inbox(request: Request, user: AppUser = Depends(deps.current_user)) -> Respo
             "pql_names": {p.key: p.name for p in config.pqls},
             "choices": _choices(config),
             "views": _views(request, user),
+            "may": _may(user, config),
             "back": f.url(scope=f.scope or default_scope(user)),
             "flash": DONE.get(ok),
             "config_error": config_error,
@@ -350,6 +400,7 @@ def _detail(
             "stage": stage.get(q.account_id or ""),
             "pql_name": {p.key: p.name for p in config.pqls}.get(q.pql, q.pql),
             "choices": _choices(config),
+            "may": _may(user, config),
             "back": safe_next(request.query_params.get("back") or "/inbox"),
             "flash": error or flash,
             "flash_kind": "error" if error else "ok",

@@ -19,7 +19,11 @@ from typing import Any
 import psycopg
 import sqlalchemy.exc
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -59,6 +63,15 @@ NAV = (
     NavItem("/definitions", "Definitions", "admin"),
     NavItem("/settings", "Settings", "manager"),
 )
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``{{ n | plural('account') }}``: "1 account", "2 accounts" (``many``: an irregular
+    plural)."""
+    return f"{count} {word if count == 1 else many or word + 's'}"
+
+
+templates.env.filters["plural"] = plural
 
 
 def _version(name: str) -> str:
@@ -123,10 +136,13 @@ def render(
     return response
 
 
+API_PREFIXES = ("/api/", "/v1/", "/_internal/")
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     """Errors of pages as pages (with the shell and a way back); of the API as JSON."""
     assert isinstance(exc, StarletteHTTPException)
-    if request.url.path.startswith(("/api/", "/v1/", "/_internal/")) or exc.status_code < 400:
+    if request.url.path.startswith(API_PREFIXES) or exc.status_code < 400:
         return await http_exception_handler(request, exc)
     from beachhead.web import deps
 
@@ -155,11 +171,40 @@ async def data_error(request: Request, exc: Exception) -> Response:
     return await http_error(request, StarletteHTTPException(422, detail))
 
 
+def _invalid(error: dict[str, Any]) -> str:
+    loc = [str(p) for p in error.get("loc", ()) if p not in ("query", "path", "body", "header")]
+    name = ".".join(loc) or "a value"
+    if error.get("type") in ("int_parsing", "int_from_float"):
+        return f"{name} must be a whole number (got {str(error.get('input'))[:40]!r})"
+    return f"{name}: {error.get('msg', 'not valid')}"
+
+
+async def validation_error(request: Request, exc: Exception) -> Response:
+    """A parameter FastAPI cannot read (``?page=abc``): JSON for the API, as before; a
+    page naming the parameter (422) for the web pages, instead of raw JSON."""
+    assert isinstance(exc, RequestValidationError)
+    if request.url.path.startswith(API_PREFIXES):
+        return await request_validation_exception_handler(request, exc)
+    detail = "; ".join(_invalid(e) for e in exc.errors()) or "the request is not valid"
+    return await http_error(request, StarletteHTTPException(422, detail))
+
+
 exception_handlers = {
     StarletteHTTPException: http_error,
+    RequestValidationError: validation_error,
     sqlalchemy.exc.DataError: data_error,
     psycopg.DataError: data_error,
 }
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """Browsers ask for it whatever the page links: the same icon as ``/static/favicon.svg``."""
+    return FileResponse(
+        STATIC / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get("/static/{name}")

@@ -14,12 +14,15 @@ the answer; nothing goes through the outbox.
 
 from __future__ import annotations
 
+import secrets
+import threading
+import time
 import uuid
 from datetime import UTC, datetime
 
 import httpx
 import orjson
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -238,7 +241,45 @@ def send_test(config: Config, index: int, client: httpx.Client | None = None) ->
 FLASH = {
     "away": "Saved.",
     "revoked": "Write key revoked.",
+    "key": "Write key created.",
 }
+
+
+class NewKeys:
+    """New write keys waiting to be shown once, after the form's redirect (Post/Redirect/Get:
+    reloading the page shows the settings again, it creates no second key). The redirect
+    carries a random one-time token, never the key; the token is good once, for the admin
+    who made the key, for ``ttl`` seconds. In memory: one server process serves the app."""
+
+    def __init__(self, ttl: float = 300.0) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._waiting: dict[str, tuple[int, KeyCreated, float]] = {}
+
+    def put(self, user: AppUser, created: KeyCreated) -> str:
+        token = secrets.token_urlsafe(16)
+        now = time.monotonic()
+        with self._lock:
+            self._waiting = {t: v for t, v in self._waiting.items() if v[2] > now}
+            self._waiting[token] = (user.id, created, now + self.ttl)
+        return token
+
+    def take(self, user: AppUser, token: str) -> KeyCreated | None:
+        with self._lock:
+            found = self._waiting.get(token)
+            if found is None or found[0] != user.id:
+                return None
+            del self._waiting[token]
+        return found[1] if found[2] > time.monotonic() else None
+
+
+async def startup(app: FastAPI) -> None:
+    app.state.new_keys = NewKeys()
+
+
+def new_keys(request: Request) -> NewKeys:
+    found: NewKeys = request.app.state.new_keys
+    return found
 
 
 def _page(
@@ -271,7 +312,18 @@ def _page(
 
 @router.get("/settings")
 def settings_page(request: Request, user: AppUser = Depends(deps.manager_user)) -> Response:
-    return _page(request, user, FLASH.get(request.query_params.get("ok", "")))
+    ok, token = request.query_params.get("ok", ""), request.query_params.get("new", "")
+    new_key = new_keys(request).take(user, token) if token and user.can("admin") else None
+    flash = FLASH.get(ok)
+    if ok == "key" and new_key is None:  # a reload: the key was shown once already
+        flash = (
+            "Write key created; it was shown only once "
+            "(revoke it and create another if it was not copied)."
+        )
+    response = _page(request, user, flash, new_key=new_key)
+    if new_key is not None:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/settings/reps/away")
@@ -293,7 +345,8 @@ def create_key_form(
         key, label = deps.state(request).create_key(name.strip() or None)
     except ValueError as exc:  # too long, a NUL: the API's limits, on the form too
         raise HTTPException(422, str(exc)) from exc
-    return _page(request, user, "Write key created.", new_key=KeyCreated(key=key, name=label))
+    token = new_keys(request).put(user, KeyCreated(key=key, name=label))
+    return RedirectResponse(f"/settings?ok=key&new={token}#keys", status_code=303)
 
 
 @router.post("/settings/keys/{prefix}/revoke")

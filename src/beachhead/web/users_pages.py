@@ -12,6 +12,7 @@ from beachhead.directory import directory
 from beachhead.entity_pages import NotFound, pages_of, user_page, user_rows
 from beachhead.web import deps
 from beachhead.web.charts import activity_chart
+from beachhead.web.inbox import visibility
 from beachhead.web.layout import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,7 +38,8 @@ def person(
 ) -> HTMLResponse:
     rt, config = deps.runtime(request), deps.config(request)
     try:
-        p = user_page(rt, config, user_id, page)
+        seen = visibility(user, config)  # the inbox's rule: a rep sees their team's only
+        p = user_page(rt, config, user_id, page, visibility=seen)
     except NotFound as exc:
         raise HTTPException(404, str(exc)) from None
     chart = activity_chart(p.activity, f"Activity of {p.name}, last 90 days")
