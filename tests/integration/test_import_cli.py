@@ -406,3 +406,23 @@ def test_import_runs_inside_a_live_server(tmp_path: Path) -> None:
     finally:
         srv.stop()
     assert len(stored_messages(env)) == n_good + int(said.group(1))
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "header"),
+    [
+        ("events", '{"type": "track", "userId": "u", "event": "E"}\n', "duplicates"),
+        ("accounts", "id,plan\nacme,free\n", "rows stored"),
+        ("users", "id,email\nu1,a@acme.io\n", "rows stored"),
+    ],
+)
+def test_the_table_shows_duplicates_only_for_messages(
+    backend_env: dict[str, str], tmp_path: Path, kind: str, text: str, header: str
+) -> None:
+    """CSV rows have no message id, so a duplicates column would always say 0."""
+    f = tmp_path / ("in.jsonl" if kind == "events" else "in.csv")
+    f.write_text(text)
+    proc = run(backend_env, "import", kind, str(f))
+    assert proc.returncode == 0, proc.stderr
+    assert header in proc.stdout
+    assert ("duplicates" in proc.stdout) is (kind == "events")

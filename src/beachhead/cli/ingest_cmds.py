@@ -97,7 +97,7 @@ def execute(settings: Settings, kind: str, file: str, strict: bool) -> ImportRep
     return _local(settings, kind, file, strict)
 
 
-def _render(report: ImportReport, fmt: Format, strict: bool) -> None:
+def _render(report: ImportReport, fmt: Format, strict: bool, kind: str) -> None:
     from rich.console import Console
 
     from beachhead.cli.tables import PlainTable as Table
@@ -107,13 +107,17 @@ def _render(report: ImportReport, fmt: Format, strict: bool) -> None:
         typer.echo(orjson.dumps(out).decode())
         return
     console = Console()
-    table = Table("stored", "duplicates", "duplicates that differed", "rejected")
-    table.add_row(
-        str(report.stored),
-        str(report.duplicates),
-        str(report.duplicates_differing),
-        str(len(report.rejected)),
-    )
+    if kind == "events":
+        table = Table("stored", "duplicates", "duplicates that differed", "rejected")
+        table.add_row(
+            str(report.stored),
+            str(report.duplicates),
+            str(report.duplicates_differing),
+            str(len(report.rejected)),
+        )
+    else:  # CSV rows have no message id: none is ever a duplicate (the JSON keeps its 0s)
+        table = Table("rows stored", "rejected")
+        table.add_row(str(report.stored), str(len(report.rejected)))
     console.print(table)
     for line, reason in report.rejected:
         typer.echo(f"line {line}: {reason}")  # one line each, for grep (never wrapped)
@@ -141,7 +145,7 @@ def _run(
         raise fail(str(exc)) from exc
     except (OSError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
         raise fail(f"cannot read {file}: {exc}") from exc
-    _render(report, fmt, strict)
+    _render(report, fmt, strict, kind)
     if report.rejected:
         raise typer.Exit(1)
 
