@@ -348,8 +348,9 @@ pqls:
 @pytest.mark.parametrize("pairs", [True, False], ids=["pairs", "subset"])
 def test_a_stitched_raw_id_moves_its_guest_activity(store: EventStore, pairs: bool) -> None:
     """An anonymous visitor's guest event toward an account (``context.groupId``) counts
-    for another user once an identify links the two: the account's distinct users drop
-    from 2 to 1 although nothing new went toward it (on both paths)."""
+    for another user once an identify links the two: linked into a member, it makes the
+    account's distinct users (members who did it) go from 1 to 2 although nothing new
+    went toward it (on both paths)."""
     cfg = load_text(GUEST_CONFIG)
     mail = frozenset(builtin_free_mail())
     day = timedelta(days=1)
@@ -362,6 +363,7 @@ def test_a_stitched_raw_id_moves_its_guest_activity(store: EventStore, pairs: bo
         store,
         [
             msg("group", "g1", START - 2 * day, userId="m1", groupId="acme", traits={}),
+            msg("group", "g2", START - 2 * day, userId="u2", groupId="acme", traits={}),
             msg("track", "t1", START - day, anonymousId="anon1", **guest),
             msg("track", "t2", START - day, userId="u2", **guest),
         ],
@@ -369,14 +371,14 @@ def test_a_stitched_raw_id_moves_its_guest_activity(store: EventStore, pairs: bo
     )
     inc = IncrementalEvaluator(mail, full_share=1.0, pairs=pairs)
     first = inc.step(store, cfg, START)
-    assert [m.entity_id for m in first.evaluation.matches] == ["acme"]
+    assert first.evaluation.matches == []  # u2 only: anon1 is a guest, m1 did nothing
     later = START + timedelta(minutes=1)
-    link = msg("identify", "i1", later - timedelta(seconds=10), anonymousId="anon1", userId="u2")
+    link = msg("identify", "i1", later - timedelta(seconds=10), anonymousId="anon1", userId="m1")
     append(store, [link], later)
     info = inc.step(store, cfg, later)
     assert not info.full
     full = evaluate(store, cfg, later, free_mail=mail)
-    assert full.matches == []
+    assert [m.entity_id for m in full.matches] == ["acme"]
     assert comparable(info.evaluation) == comparable(full)
 
 
@@ -462,3 +464,48 @@ def test_activity_at_the_start_of_the_account_window_still_counts(
         assert comparable(info.evaluation) == comparable(full)
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("pairs", [True, False], ids=["pairs", "subset"])
+def test_a_guest_who_joins_by_domain_counts_as_a_member(store: EventStore, pairs: bool) -> None:
+    """A guest's event tagged with an account counts toward its distinct users (members
+    who did it) once the guest becomes a member: here without a message of the guest's,
+    because the account takes the guest's email domain (an admin's group call). The
+    step must see the membership move although the guest's activity did not."""
+    cfg = load_text(GUEST_CONFIG)
+    mail = frozenset(builtin_free_mail())
+    day = timedelta(days=1)
+
+    def msg(kind: str, mid: str, at: datetime, **fields: Any) -> dict[str, Any]:
+        return {"type": kind, "messageId": mid, "timestamp": _iso(at), **fields}
+
+    guest = {"event": "X", "context": {"groupId": "acme"}}
+    append(
+        store,
+        [
+            msg("group", "g1", START - 2 * day, userId="m1", groupId="acme", traits={}),
+            msg("track", "t1", START - day, userId="m1", **guest),
+            msg("track", "t2", START - day, userId="g2", **guest),
+            msg("identify", "i2", START - 2 * day, userId="g2", traits={"email": "x@acme.io"}),
+        ],
+        START,
+    )
+    inc = IncrementalEvaluator(mail, full_share=1.0, pairs=pairs)
+    first = inc.step(store, cfg, START)
+    # g2 joined the implicit domain:acme.io account; on acme it is a guest: m1 only
+    assert [m.entity_id for m in first.evaluation.matches] == []
+    later = START + timedelta(minutes=1)
+    admin = msg(
+        "group",
+        "g9",
+        later - timedelta(seconds=10),
+        userId="m1",
+        groupId="acme",
+        traits={"domain": "acme.io"},
+    )
+    append(store, [admin], later)
+    info = inc.step(store, cfg, later)
+    assert not info.full
+    full = evaluate(store, cfg, later, free_mail=mail)
+    assert [m.entity_id for m in full.matches] == ["acme"]  # g2 is a member now
+    assert comparable(info.evaluation) == comparable(full)

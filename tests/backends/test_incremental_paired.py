@@ -33,10 +33,12 @@ MINUTE = timedelta(minutes=1)
 
 
 def _messages() -> list[dict[str, Any]]:
-    """bob is a member of acme; ann comments on acme as a guest (``context.groupId``),
-    so her copied rows would make a pair of their own if the pair SQL read them."""
+    """bob and ann are members of acme; ann comments with ``context.groupId`` acme, so
+    her copied rows would make a pair of their own if the pair SQL read them (she is a
+    member: distinct_users counts members only)."""
     return [
         message("group", "g1", "bob", START - DAY, groupId="acme"),
+        message("group", "g0", "ann", START - DAY, groupId="acme"),
         message("track", "c1", "bob", START + 2 * DAY, event="Comment Added"),
         message("track", "c0", "ann", START, event="Comment Added", context={"groupId": "acme"}),
     ]

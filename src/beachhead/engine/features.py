@@ -128,19 +128,30 @@ def activity(
 
 
 def attributed(stream: ir.Table, snap: Uploaded) -> ir.Table:
-    """The stream toward accounts: account, user, event, ts, props (a guest's cgid counts).
+    """The stream toward accounts: account, user, member, event, ts, props (a guest's cgid
+    counts toward its account; ``member``: the user is a member of it at ``as_of``, which
+    the counts of users (distinct_users, active_users, windowed distinct_values) need).
 
     One left join, no union: a row with ``cgid`` joins on NULL, matches no membership and
-    keeps its cgid; any other row meets every account of its user.
+    keeps its cgid; any other row meets every account of its user (a member, then). A
+    second left join, which only rows with ``cgid`` can match, says whether their user is
+    a member of that account.
     """
     mem = snap.members
     keyed = stream.mutate(via_user=stream.cgid.isnull().ifelse(stream.user, ibis.null("string")))
     joined = keyed.left_join(mem, keyed.via_user == mem.m_user)
     out = joined.select(
         account=joined.cgid.coalesce(joined.m_account),
+        tagged=joined.cgid,
         **{c: joined[c] for c in stream.columns if c != "cgid"},
     )
-    return out.filter(out.account.notnull())
+    out = out.filter(out.account.notnull())
+    m2 = mem.view()
+    j2 = out.left_join(m2, (out.tagged == m2.m_account) & (out.user == m2.m_user))
+    return j2.select(
+        member=j2.tagged.isnull() | j2.m_account.notnull(),
+        **{c: j2[c] for c in out.columns if c != "tagged"},
+    )
 
 
 def _filters(t: ir.Table, feature: Feature, ctx: Ctx) -> ir.BooleanValue:
@@ -283,6 +294,14 @@ _FOLDABLE = frozenset(
 )
 
 
+def _counted(per: ir.Table, f: Feature) -> ir.BooleanValue:
+    """A (key, user) row that counts for the distinct-user feature ``f``: its flag held,
+    and at the account level the user is a member (a guest's tagged activity counts
+    toward the account's events and days, not toward its users)."""
+    flag = per[f"g_{f.id}"]
+    return flag & per.member if "member" in per.columns else flag
+
+
 def _foldable(f: Feature) -> bool:
     return f.kind is FeatureKind.EVENT and f.aggregate in _FOLDABLE
 
@@ -371,12 +390,14 @@ def compute(
         t = _filtered(stream, users + folded, ctx)
         per_aggs = _flags(t, users, ctx)
         per_aggs.update({f"q_{f.id}": event_aggregate(t, f, ctx) for f in folded})
+        if "member" in t.columns:  # the account level: only members are counted
+            per_aggs["member"] = t.member.any()
         per = _with_dv_keys(t.group_by("key", "user").aggregate(**per_aggs), snap, users)
         counts: dict[str, ir.Value] = {
             f.id: (
-                per[f"dv_{f.id}"].nunique(where=per[f"g_{f.id}"])
+                per[f"dv_{f.id}"].nunique(where=_counted(per, f))
                 if f.metric is Metric.DISTINCT_VALUES
-                else per.user.count(where=per[f"g_{f.id}"])
+                else per.user.count(where=_counted(per, f))
             )
             for f in users
         }
@@ -448,8 +469,7 @@ def pair_partials(
             aggs[f"d_{f.id}"] = t.ts.date().collect(where=cond, distinct=True)
         else:
             aggs[f"q_{f.id}"] = event_aggregate(t, f, ctx)
-    if not aggs:  # no stream feature: the pairs are only who acted toward whom
-        aggs["n_rows"] = t.count()
+    aggs["member"] = t.member.any()  # constant per pair; every pair has one
     return _with_dv_keys(t.group_by("account", "user").aggregate(**aggs), snap, mine)
 
 
@@ -462,9 +482,9 @@ def pair_features(features: Sequence[Feature], pairs: ir.Table) -> ir.Table | No
     aggs: dict[str, ir.Value] = {}
     for f in mine:
         if f.metric is Metric.DISTINCT_VALUES:
-            aggs[f.id] = pairs[f"dv_{f.id}"].nunique(where=pairs[f"g_{f.id}"])
+            aggs[f.id] = pairs[f"dv_{f.id}"].nunique(where=_counted(pairs, f))
         elif _per_user(f):
-            aggs[f.id] = pairs.user.count(where=pairs[f"g_{f.id}"])
+            aggs[f.id] = pairs.user.count(where=_counted(pairs, f))
         elif _per_day(f):
             aggs[f.id] = pairs[f"d_{f.id}"].collect().flatten().unique().length()
         else:

@@ -124,10 +124,10 @@ def leaf_value(world: _World, leaf: Condition, subject: _Subject) -> Any:
         return lookup(world.snap.accounts.get(subject.account, {}), leaf.trait.keys)
     if isinstance(leaf, EventCond):
         if subject.level is Level.USER:
-            acts = world.by_user.get(subject.id, [])
-        else:
-            acts = world.by_account.get(subject.id, [])
-        return event_value(leaf, acts, world.as_of)
+            return event_value(leaf, world.by_user.get(subject.id, []), world.as_of)
+        acts = world.by_account.get(subject.id, [])
+        members = world.snap.members.get(subject.id, set())
+        return event_value(leaf, acts, world.as_of, members)
     if isinstance(leaf, MetricCond):
         account = subject.account
         if account is None or account not in world.snap.accounts:

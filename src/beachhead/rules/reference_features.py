@@ -59,8 +59,16 @@ def utc_day(ts: datetime) -> date:
     return to_utc(ts).date()
 
 
-def event_value(cond: EventCond, activities: Iterable[Activity], as_of: datetime) -> Any:
-    """The aggregate an event condition compares (MISSING where the spec says missing)."""
+def event_value(
+    cond: EventCond,
+    activities: Iterable[Activity],
+    as_of: datetime,
+    members: set[str] | None = None,
+) -> Any:
+    """The aggregate an event condition compares (MISSING where the spec says missing).
+
+    ``members``: an account's, for ``distinct_users`` ("members who did it": a guest's
+    activity tagged with the account counts toward its events, not its users)."""
     hits = [
         a
         for a in activities
@@ -72,7 +80,8 @@ def event_value(cond: EventCond, activities: Iterable[Activity], as_of: datetime
     if agg is Aggregate.COUNT:
         return len(hits)
     if agg is Aggregate.DISTINCT_USERS:
-        return len({a.user for a in hits})
+        who = {a.user for a in hits}
+        return len(who if members is None else who & members)
     if agg is Aggregate.DAYS_ACTIVE:
         return len({utc_day(a.ts) for a in hits})
     if agg is Aggregate.FIRST_SEEN:
@@ -117,8 +126,8 @@ def metric_value(
     windowed = [a for a in activities if in_window(a.ts, within, as_of)]
     if metric is Metric.MEMBERS:
         return len(members)
-    if metric is Metric.ACTIVE_USERS:
-        return len({a.user for a in windowed})
+    if metric is Metric.ACTIVE_USERS:  # members with activity (a guest is no member)
+        return len({a.user for a in windowed} & members)
     if metric is Metric.DAYS_ACTIVE:
         return len({utc_day(a.ts) for a in windowed})
     if metric is Metric.SEATS_USED_PCT:
@@ -132,7 +141,7 @@ def metric_value(
         return float(pct)
     if metric is Metric.DISTINCT_VALUES:
         assert of is not None, "distinct_values needs `of`"
-        who = {a.user for a in windowed} if within is not None else members
+        who = {a.user for a in windowed} & members if within is not None else members
         values = {
             _distinct_key(v)
             for u in who

@@ -1,258 +1,279 @@
-WITH "t13" AS (
+WITH "t17" AS (
   SELECT
-    COALESCE("t12"."cgid", "t4"."m_account") AS "account",
-    "t12"."user",
-    "t12"."event",
-    "t12"."ts"
+    (
+      "t16"."tagged" IS NULL
+    ) OR (
+      "t4"."m_account" IS NOT NULL
+    ) AS "member",
+    "t16"."account",
+    "t16"."user",
+    "t16"."event",
+    "t16"."ts"
   FROM (
     SELECT
-      "t8"."user",
-      "t8"."cgid",
-      "t8"."event",
-      "t8"."ts",
-      CASE WHEN "t8"."cgid" IS NULL THEN "t8"."user" ELSE CAST(NULL AS TEXT) END AS "via_user"
+      *
     FROM (
       SELECT
-        COALESCE("t5"."map_user", "t7"."who") AS "user",
-        "t7"."cgid",
-        "t7"."event",
-        "t7"."ts"
+        COALESCE("t13"."cgid", "t5"."m_account") AS "account",
+        "t13"."cgid" AS "tagged",
+        "t13"."user",
+        "t13"."event",
+        "t13"."ts"
       FROM (
         SELECT
-          COALESCE("t2"."user_id", "t2"."anonymous_id") AS "who",
-          "t2"."context_group_id" AS "cgid",
-          "t2"."event",
-          "t2"."ts"
-        FROM "events" AS "t2"
-        WHERE
-          "t2"."ts" <= MAKE_TIMESTAMP(2026, 3, 1, 0, 0, 0.0)
-          AND "t2"."type" IN ('page', 'screen', 'track')
-      ) AS "t7"
-      LEFT OUTER JOIN "snap_map" AS "t5"
-        ON "t7"."who" = "t5"."raw_id"
-    ) AS "t8"
-  ) AS "t12"
+          "t9"."user",
+          "t9"."cgid",
+          "t9"."event",
+          "t9"."ts",
+          CASE WHEN "t9"."cgid" IS NULL THEN "t9"."user" ELSE CAST(NULL AS TEXT) END AS "via_user"
+        FROM (
+          SELECT
+            COALESCE("t6"."map_user", "t8"."who") AS "user",
+            "t8"."cgid",
+            "t8"."event",
+            "t8"."ts"
+          FROM (
+            SELECT
+              COALESCE("t2"."user_id", "t2"."anonymous_id") AS "who",
+              "t2"."context_group_id" AS "cgid",
+              "t2"."event",
+              "t2"."ts"
+            FROM "events" AS "t2"
+            WHERE
+              "t2"."ts" <= MAKE_TIMESTAMP(2026, 3, 1, 0, 0, 0.0)
+              AND "t2"."type" IN ('page', 'screen', 'track')
+          ) AS "t8"
+          LEFT OUTER JOIN "snap_map" AS "t6"
+            ON "t8"."who" = "t6"."raw_id"
+        ) AS "t9"
+      ) AS "t13"
+      LEFT OUTER JOIN "snap_members" AS "t5"
+        ON "t13"."via_user" = "t5"."m_user"
+    ) AS "t14"
+    WHERE
+      "t14"."account" IS NOT NULL
+  ) AS "t16"
   LEFT OUTER JOIN "snap_members" AS "t4"
-    ON "t12"."via_user" = "t4"."m_user"
+    ON "t16"."tagged" = "t4"."m_account" AND "t16"."user" = "t4"."m_user"
 )
 SELECT
-  "t25"."f7",
-  "t25"."f9",
-  "t25"."f11",
-  "t25"."f16",
-  "t25"."f17",
-  "t25"."f22",
-  "t25"."f14",
-  "t25"."f15",
-  "t25"."f18",
-  "t25"."f19",
-  "t25"."f20",
-  "t25"."f21",
-  "t19"."f8",
-  COALESCE("t25"."key", "t19"."part_key") AS "key"
+  "t29"."f7",
+  "t29"."f9",
+  "t29"."f11",
+  "t29"."f16",
+  "t29"."f17",
+  "t29"."f22",
+  "t29"."f14",
+  "t29"."f15",
+  "t29"."f18",
+  "t29"."f19",
+  "t29"."f20",
+  "t29"."f21",
+  "t23"."f8",
+  COALESCE("t29"."key", "t23"."part_key") AS "key"
 FROM (
   SELECT
-    "t23"."key",
-    COUNT("t23"."user") FILTER(WHERE
-      "t23"."g_f7") AS "f7",
-    COUNT("t23"."user") FILTER(WHERE
-      "t23"."g_f9") AS "f9",
-    COUNT(DISTINCT "t23"."dv_f11") FILTER(WHERE
-      "t23"."g_f11") AS "f11",
-    COUNT("t23"."user") FILTER(WHERE
-      "t23"."g_f16") AS "f16",
-    COUNT("t23"."user") FILTER(WHERE
-      "t23"."g_f17") AS "f17",
-    COUNT("t23"."user") FILTER(WHERE
-      "t23"."g_f22") AS "f22",
-    SUM("t23"."q_f14") AS "f14",
-    SUM("t23"."q_f15") AS "f15",
-    SUM("t23"."q_f18") AS "f18",
-    SUM("t23"."q_f19") AS "f19",
-    SUM("t23"."q_f20") AS "f20",
-    SUM("t23"."q_f21") AS "f21"
+    "t27"."key",
+    COUNT("t27"."user") FILTER(WHERE
+      "t27"."g_f7" AND "t27"."member") AS "f7",
+    COUNT("t27"."user") FILTER(WHERE
+      "t27"."g_f9" AND "t27"."member") AS "f9",
+    COUNT(DISTINCT "t27"."dv_f11") FILTER(WHERE
+      "t27"."g_f11" AND "t27"."member") AS "f11",
+    COUNT("t27"."user") FILTER(WHERE
+      "t27"."g_f16" AND "t27"."member") AS "f16",
+    COUNT("t27"."user") FILTER(WHERE
+      "t27"."g_f17" AND "t27"."member") AS "f17",
+    COUNT("t27"."user") FILTER(WHERE
+      "t27"."g_f22" AND "t27"."member") AS "f22",
+    SUM("t27"."q_f14") AS "f14",
+    SUM("t27"."q_f15") AS "f15",
+    SUM("t27"."q_f18") AS "f18",
+    SUM("t27"."q_f19") AS "f19",
+    SUM("t27"."q_f20") AS "f20",
+    SUM("t27"."q_f21") AS "f21"
   FROM (
     SELECT
-      "t22"."key",
-      "t22"."user",
-      "t22"."g_f7",
-      "t22"."g_f9",
-      "t22"."g_f11",
-      "t22"."g_f16",
-      "t22"."g_f17",
-      "t22"."g_f22",
-      "t22"."q_f14",
-      "t22"."q_f15",
-      "t22"."q_f18",
-      "t22"."q_f19",
-      "t22"."q_f20",
-      "t22"."q_f21",
-      "t10"."dv_f11"
+      "t26"."key",
+      "t26"."user",
+      "t26"."g_f7",
+      "t26"."g_f9",
+      "t26"."g_f11",
+      "t26"."g_f16",
+      "t26"."g_f17",
+      "t26"."g_f22",
+      "t26"."q_f14",
+      "t26"."q_f15",
+      "t26"."q_f18",
+      "t26"."q_f19",
+      "t26"."q_f20",
+      "t26"."q_f21",
+      "t26"."member",
+      "t11"."dv_f11"
     FROM (
       SELECT
-        "t20"."key",
-        "t20"."user",
-        BOOL_OR(CAST("t20"."ts" > MAKE_TIMESTAMP(2026, 2, 22, 0, 0, 0.0) AS BOOLEAN)) AS "g_f7",
+        "t24"."key",
+        "t24"."user",
+        BOOL_OR(CAST("t24"."ts" > MAKE_TIMESTAMP(2026, 2, 22, 0, 0, 0.0) AS BOOLEAN)) AS "g_f7",
         BOOL_OR(
           CAST((
-            "t20"."event" = 'Comment Added'
+            "t24"."event" = 'Comment Added'
           )
           AND (
-            "t20"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+            "t24"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
           ) AS BOOLEAN)
         ) AS "g_f9",
-        BOOL_OR(CAST("t20"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0) AS BOOLEAN)) AS "g_f11",
+        BOOL_OR(CAST("t24"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0) AS BOOLEAN)) AS "g_f11",
         BOOL_OR(
           CAST((
-            "t20"."event" = 'Dashboard Shared'
+            "t24"."event" = 'Dashboard Shared'
           )
           AND (
-            "t20"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+            "t24"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
           ) AS BOOLEAN)
         ) AS "g_f16",
-        BOOL_OR(CAST("t20"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0) AS BOOLEAN)) AS "g_f17",
+        BOOL_OR(CAST("t24"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0) AS BOOLEAN)) AS "g_f17",
         BOOL_OR(
           CAST((
-            "t20"."event" = 'Signed Up'
+            "t24"."event" = 'Signed Up'
           )
           AND (
-            "t20"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+            "t24"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
           ) AS BOOLEAN)
         ) AS "g_f22",
-        COUNT("t20"."ts") FILTER(WHERE
+        COUNT("t24"."ts") FILTER(WHERE
           (
-            "t20"."event" = 'Invite Sent'
+            "t24"."event" = 'Invite Sent'
           )
           AND (
-            "t20"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+            "t24"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
           )) AS "q_f14",
-        COUNT("t20"."ts") FILTER(WHERE
+        COUNT("t24"."ts") FILTER(WHERE
           (
-            "t20"."event" = 'Invite Accepted'
+            "t24"."event" = 'Invite Accepted'
           )
           AND (
-            "t20"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+            "t24"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
           )) AS "q_f15",
-        COUNT("t20"."ts") FILTER(WHERE
+        COUNT("t24"."ts") FILTER(WHERE
           (
-            "t20"."event" = 'SSO Settings Viewed'
+            "t24"."event" = 'SSO Settings Viewed'
           )
           AND (
-            "t20"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+            "t24"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
           )) AS "q_f18",
-        COUNT("t20"."ts") FILTER(WHERE
+        COUNT("t24"."ts") FILTER(WHERE
           (
-            "t20"."event" = 'Audit Log Viewed'
+            "t24"."event" = 'Audit Log Viewed'
           )
           AND (
-            "t20"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+            "t24"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
           )) AS "q_f19",
-        COUNT("t20"."ts") FILTER(WHERE
+        COUNT("t24"."ts") FILTER(WHERE
           (
-            "t20"."event" = 'API Key Created'
+            "t24"."event" = 'API Key Created'
           )
           AND (
-            "t20"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+            "t24"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
           )) AS "q_f20",
-        COUNT("t20"."ts") FILTER(WHERE
+        COUNT("t24"."ts") FILTER(WHERE
           (
-            "t20"."event" = 'Integration Connected'
+            "t24"."event" = 'Integration Connected'
           )
           AND (
-            "t20"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
-          )) AS "q_f21"
+            "t24"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+          )) AS "q_f21",
+        BOOL_OR(CAST("t24"."member" AS BOOLEAN)) AS "member"
       FROM (
         SELECT
-          "t14"."account",
-          "t14"."user",
-          "t14"."event",
-          "t14"."ts",
-          "t14"."account" AS "key"
-        FROM "t13" AS "t14"
+          "t18"."member",
+          "t18"."account",
+          "t18"."user",
+          "t18"."event",
+          "t18"."ts",
+          "t18"."account" AS "key"
+        FROM "t17" AS "t18"
         WHERE
-          "t14"."account" IS NOT NULL
-          AND (
+          (
+            "t18"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+          )
+          OR (
             (
-              "t14"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+              "t18"."event" = 'API Key Created'
             )
-            OR (
-              (
-                "t14"."event" = 'API Key Created'
-              )
-              AND (
-                "t14"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
-              )
-            )
-            OR (
-              (
-                "t14"."event" = 'Audit Log Viewed'
-              )
-              AND (
-                "t14"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
-              )
-            )
-            OR (
-              (
-                "t14"."event" = 'Comment Added'
-              )
-              AND (
-                "t14"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
-              )
-            )
-            OR (
-              (
-                "t14"."event" = 'Dashboard Shared'
-              )
-              AND (
-                "t14"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
-              )
-            )
-            OR (
-              (
-                "t14"."event" = 'Integration Connected'
-              )
-              AND (
-                "t14"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
-              )
-            )
-            OR (
-              (
-                "t14"."event" = 'Invite Accepted'
-              )
-              AND (
-                "t14"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
-              )
-            )
-            OR (
-              (
-                "t14"."event" = 'Invite Sent'
-              )
-              AND (
-                "t14"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
-              )
-            )
-            OR (
-              (
-                "t14"."event" = 'SSO Settings Viewed'
-              )
-              AND (
-                "t14"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
-              )
-            )
-            OR (
-              (
-                "t14"."event" = 'Signed Up'
-              )
-              AND (
-                "t14"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
-              )
+            AND (
+              "t18"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
             )
           )
-      ) AS "t20"
+          OR (
+            (
+              "t18"."event" = 'Audit Log Viewed'
+            )
+            AND (
+              "t18"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+            )
+          )
+          OR (
+            (
+              "t18"."event" = 'Comment Added'
+            )
+            AND (
+              "t18"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+            )
+          )
+          OR (
+            (
+              "t18"."event" = 'Dashboard Shared'
+            )
+            AND (
+              "t18"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+            )
+          )
+          OR (
+            (
+              "t18"."event" = 'Integration Connected'
+            )
+            AND (
+              "t18"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+            )
+          )
+          OR (
+            (
+              "t18"."event" = 'Invite Accepted'
+            )
+            AND (
+              "t18"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+            )
+          )
+          OR (
+            (
+              "t18"."event" = 'Invite Sent'
+            )
+            AND (
+              "t18"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+            )
+          )
+          OR (
+            (
+              "t18"."event" = 'SSO Settings Viewed'
+            )
+            AND (
+              "t18"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+            )
+          )
+          OR (
+            (
+              "t18"."event" = 'Signed Up'
+            )
+            AND (
+              "t18"."ts" > MAKE_TIMESTAMP(2026, 1, 30, 0, 0, 0.0)
+            )
+          )
+      ) AS "t24"
       GROUP BY
         1,
         2
-    ) AS "t22"
+    ) AS "t26"
     LEFT OUTER JOIN (
       SELECT
         "t0"."user_id" AS "dv_user",
@@ -306,45 +327,45 @@ FROM (
           ELSE CAST(NULL AS TEXT)
         END AS "dv_f11"
       FROM "snap_users" AS "t0"
-    ) AS "t10"
-      ON "t22"."user" = "t10"."dv_user"
-  ) AS "t23"
+    ) AS "t11"
+      ON "t26"."user" = "t11"."dv_user"
+  ) AS "t27"
   GROUP BY
     1
-) AS "t25"
+) AS "t29"
 FULL OUTER JOIN (
   SELECT
-    "t17"."key" AS "part_key",
-    "t17"."f8"
+    "t21"."key" AS "part_key",
+    "t21"."f8"
   FROM (
     SELECT
-      "t16"."key",
-      COUNT("t16"."day") FILTER(WHERE
-        "t16"."g_f8") AS "f8"
+      "t20"."key",
+      COUNT("t20"."day") FILTER(WHERE
+        "t20"."g_f8") AS "f8"
     FROM (
       SELECT
-        "t15"."key",
-        "t15"."day",
-        BOOL_OR(CAST("t15"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0) AS BOOLEAN)) AS "g_f8"
+        "t19"."key",
+        "t19"."day",
+        BOOL_OR(CAST("t19"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0) AS BOOLEAN)) AS "g_f8"
       FROM (
         SELECT
-          "t14"."account",
-          "t14"."user",
-          "t14"."event",
-          "t14"."ts",
-          "t14"."account" AS "key",
-          CAST("t14"."ts" AS DATE) AS "day"
-        FROM "t13" AS "t14"
+          "t18"."member",
+          "t18"."account",
+          "t18"."user",
+          "t18"."event",
+          "t18"."ts",
+          "t18"."account" AS "key",
+          CAST("t18"."ts" AS DATE) AS "day"
+        FROM "t17" AS "t18"
         WHERE
-          "t14"."account" IS NOT NULL
-          AND "t14"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
-      ) AS "t15"
+          "t18"."ts" > MAKE_TIMESTAMP(2026, 2, 15, 0, 0, 0.0)
+      ) AS "t19"
       GROUP BY
         1,
         2
-    ) AS "t16"
+    ) AS "t20"
     GROUP BY
       1
-  ) AS "t17"
-) AS "t19"
-  ON "t25"."key" = "t19"."part_key"
+  ) AS "t21"
+) AS "t23"
+  ON "t29"."key" = "t23"."part_key"
