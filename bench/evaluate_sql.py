@@ -126,21 +126,25 @@ au AS (
     FROM att GROUP BY a, u
 ),
 af AS (
+    -- user counts are of members (a guest's tagged events count in the sums only)
     SELECT au.a,
-        count(*) FILTER (WHERE last_ts > {d7}) AS active7,
-        count(*) FILTER (WHERE last_ts > {d14}) AS active14,
-        count(*) FILTER (WHERE last_ts > {d30}) AS active30,
-        count(DISTINCT dept.dept) FILTER (WHERE last_ts > {d30}) AS depts30,
-        count(*) FILTER (WHERE comment_last > {d14}) AS commenters14,
-        count(*) FILTER (WHERE share_last > {d14}) AS sharers14,
-        count(*) FILTER (WHERE integration_last > {d30}) AS integrators30,
-        count(*) FILTER (WHERE signup_last > {d30}) AS signups30,
+        count(*) FILTER (WHERE last_ts > {d7} AND mb.m_user IS NOT NULL) AS active7,
+        count(*) FILTER (WHERE last_ts > {d14} AND mb.m_user IS NOT NULL) AS active14,
+        count(*) FILTER (WHERE last_ts > {d30} AND mb.m_user IS NOT NULL) AS active30,
+        count(DISTINCT dept.dept)
+            FILTER (WHERE last_ts > {d30} AND mb.m_user IS NOT NULL) AS depts30,
+        count(*) FILTER (WHERE comment_last > {d14} AND mb.m_user IS NOT NULL) AS commenters14,
+        count(*) FILTER (WHERE share_last > {d14} AND mb.m_user IS NOT NULL) AS sharers14,
+        count(*)
+            FILTER (WHERE integration_last > {d30} AND mb.m_user IS NOT NULL) AS integrators30,
+        count(*) FILTER (WHERE signup_last > {d30} AND mb.m_user IS NOT NULL) AS signups30,
         sum(mentions7) AS mentions7, sum(invites14) AS invites14,
         sum(accepted14) AS accepted14, sum(slack30) AS slack30, sum(sso30) AS sso30,
         sum(audit30) AS audit30, sum(apikeys30) AS apikeys30,
         sum(integrations30) AS integrations30, sum(urgent30) AS urgent30,
         sum(upgrade30) AS upgrade30
     FROM au LEFT JOIN dept ON dept.user_id = au.u
+    LEFT JOIN {t["members"]} mb ON mb.m_account = au.a AND mb.m_user = au.u
     GROUP BY au.a
 ),
 ad AS (
