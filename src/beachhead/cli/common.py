@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:  # loaded in the commands: `--help` stays quick
+    from beachhead.config import Settings
+    from beachhead.store.state import StateStore
 
 ConfigOpt = Annotated[
     Path | None,
@@ -50,6 +54,20 @@ FormatOpt = Annotated[
     Format,
     typer.Option("--format", help="table for people, json for scripts (JSON alone on stdout)."),
 ]
+
+
+def open_state(settings: Settings) -> StateStore:
+    """The state store for a command, or one line saying why it cannot be opened: a data
+    folder or state.db that cannot be used (``StoreUnusable``'s line), a server that does
+    not answer or a bad URL (the first line of its error)."""
+    from beachhead.runtime import StoreUnusable, open_state_store
+
+    try:
+        return open_state_store(settings)
+    except StoreUnusable as exc:
+        raise fail(str(exc)) from exc
+    except Exception as exc:
+        raise fail(f"cannot open the state store: {exc}".splitlines()[0]) from exc
 
 
 def fail(reason: str, code: int = 1) -> typer.Exit:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import typer
 
-from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
+from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail, open_state
 
 if TYPE_CHECKING:  # the deliverer and the stores load in the command: `--help` stays quick
     from beachhead.alerts.deliver import DeliveryReport
@@ -78,19 +78,13 @@ def deliver(config: ConfigOpt = None, data: DataOpt = None, fmt: FormatOpt = For
     from beachhead.alerts.deliver import Deliverer
     from beachhead.alerts.settings import AlertSettings
     from beachhead.config import SettingsError, load_settings, read_settings
-    from beachhead.runtime import StoreUnusable, open_state_store
 
     settings = load_settings(config, data)
     try:
         alert_settings = read_settings(AlertSettings)
     except SettingsError as exc:
         raise fail(str(exc)) from exc
-    try:
-        state = open_state_store(settings)
-    except StoreUnusable as exc:
-        raise fail(str(exc)) from exc
-    except Exception as exc:
-        raise fail(f"cannot open the state store: {exc}".splitlines()[0]) from exc
+    state = open_state(settings)
     # each outcome is in the output already; the deliverer's warnings are for ``serve``
     logging.getLogger("beachhead.alerts").setLevel(logging.ERROR)
     deliverer = Deliverer(state, alert_settings)

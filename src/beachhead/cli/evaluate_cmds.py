@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import orjson
 import typer
 
-from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail
+from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, fail, open_state
 
 if TYPE_CHECKING:  # the lifecycle and the stores load in the commands: `--help` stays quick
     from beachhead.config import Settings
@@ -218,7 +218,7 @@ def qualifications(
     are read (and a bad file is an error), as by every command."""
     from beachhead.config import load_settings
     from beachhead.lifecycle_service import list_qualifications, qualification_json, read_config
-    from beachhead.runtime import ServiceError, StoreUnusable, open_state_store
+    from beachhead.runtime import ServiceError
 
     settings = load_settings(config, data)
     try:
@@ -228,12 +228,7 @@ def qualifications(
     if pql is not None and pql not in {p.key for p in definitions.pqls}:
         # not an error: a PQL taken out of the definitions keeps its qualifications
         typer.echo(f"warning: PQL {pql!r} is not in the definitions", err=True)
-    try:
-        state = open_state_store(settings)
-    except StoreUnusable as exc:
-        raise fail(str(exc)) from exc
-    except Exception as exc:  # a server that does not answer, a bad URL: one line
-        raise fail(f"cannot open the state store: {exc}".splitlines()[0]) from exc
+    state = open_state(settings)
     try:
         rows = [qualification_json(q) for q in list_qualifications(state, status, pql)]
     except ServiceError as exc:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import orjson
 import typer
 
-from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, PortOpt, fail
+from beachhead.cli.common import ConfigOpt, DataOpt, Format, FormatOpt, PortOpt, fail, open_state
 
 if TYPE_CHECKING:  # loaded in the command: `--help` stays quick
     from beachhead.config import Settings
@@ -38,12 +38,7 @@ def _preflight(settings: Settings) -> None:
     from beachhead.alerts.settings import AlertSettings
     from beachhead.config import SettingsError, read_settings
     from beachhead.rules.load import unreadable
-    from beachhead.runtime import (
-        StoreUnusable,
-        check_event_store,
-        find_server,
-        open_state_store,
-    )
+    from beachhead.runtime import check_event_store, find_server
     from beachhead.scheduler import EvalSettings
 
     try:
@@ -62,13 +57,8 @@ def _preflight(settings: Settings) -> None:
                 f"{settings.data} is in use by another beachhead serve (pid {other.pid}, "
                 f"{other.url}); stop it or use another --data"
             )
-    try:
-        open_state_store(settings).close()
-        check_event_store(settings)
-    except StoreUnusable as exc:
-        raise fail(str(exc)) from exc
-    except Exception as exc:  # a server that does not answer, a bad URL: one line
-        raise fail(f"cannot open the state store: {exc}".splitlines()[0]) from exc
+    open_state(settings).close()
+    check_event_store(settings)  # StoreUnusable: one line from the entry point
 
 
 def serve(
