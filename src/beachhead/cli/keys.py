@@ -28,20 +28,20 @@ def _iso(t: datetime | None) -> str | None:
 
 
 def _check_name(name: str) -> None:
-    """A name given with ``--name``: not empty, one line of printable text, at most the
-    store's limit; else a one-line error (exit 1, as the other key errors) before the
-    store is opened."""
-    from beachhead.store.state import LABEL_MAX
+    """A name given with ``--name``: not empty, one line of printable text, and the store's
+    own rule (``state.label``: its length, as the web form and the API have it); else a
+    one-line error (exit 1, as the other key errors) before the store is opened."""
+    from beachhead.store.state import label
 
     if not name.strip():
         raise fail("--name: a write key's name cannot be empty (leave --name out for a dated one)")
     bad = next((c for c in name if unicodedata.category(c) == "Cc"), None)
     if bad is not None:
         raise fail(f"--name: a write key's name cannot hold control characters (found {bad!r})")
-    if len(name.strip()) > LABEL_MAX:
-        raise fail(
-            f"--name: a write key's name is at most {LABEL_MAX} characters, got {len(name.strip())}"
-        )
+    try:
+        label(name, "a write key's name")
+    except ValueError as exc:
+        raise fail(f"--name: {exc}") from exc
 
 
 def _state(config: ConfigOpt, data: DataOpt) -> StateStore:
@@ -67,8 +67,6 @@ def create(
     state = _state(config, data)
     try:
         key, label = state.create_key(name)
-    except ValueError as exc:  # the store's own rule (state.label), should it ever differ
-        raise fail(f"--name: {exc}") from exc
     finally:
         state.close()
     if fmt is Format.json:

@@ -42,7 +42,7 @@ def label(text: str, what: str) -> str:
     if "\x00" in text:
         raise ValueError(f"{what} contains a NUL character")
     if len(text) > LABEL_MAX:
-        raise ValueError(f"{what} is longer than {LABEL_MAX} characters")
+        raise ValueError(f"{what} is at most {LABEL_MAX} characters, got {len(text)}")
     return text
 
 
