@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from beachhead.ingest.freemail import load_free_mail
-from beachhead.ingest.identity import DOMAIN_PREFIX, Snapshot, normalize_domain, resolve
+from beachhead.ingest.identity import DOMAIN_PREFIX, Snapshot, accounts_by_domain, resolve
 from beachhead.qualify import lifecycle as lc
 from beachhead.qualify.routing import RouteFacts
 from beachhead.rules.durations import parse_iso_time, to_utc
@@ -240,10 +240,7 @@ def entity_now(evaluation: Evaluation, snap: Snapshot) -> lc.EntityNow:
         if entity_id in evaluation.accounts or not entity_id.startswith(DOMAIN_PREFIX):
             return None
         if not by_domain:
-            for account, traits in snap.accounts.items():  # first seen wins, as for joins
-                domain = normalize_domain(traits.get("domain"))
-                if domain is not None:
-                    by_domain.setdefault(domain, account)
+            by_domain.update(accounts_by_domain(snap.accounts))  # first seen, as for joins
         found = by_domain.get(entity_id.removeprefix(DOMAIN_PREFIX))
         return (found, found) if found is not None and found in evaluation.accounts else None
 

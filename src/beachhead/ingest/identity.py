@@ -204,17 +204,24 @@ def resolve(
     return snap
 
 
+def accounts_by_domain(accounts: Mapping[str, Traits]) -> dict[str, str]:
+    """Each normalised ``domain`` trait -> the account that has it; on a tie the account
+    seen first (``accounts`` in insertion order = first seen)."""
+    by_domain: dict[str, str] = {}
+    for account, traits in accounts.items():
+        domain = normalize_domain(traits.get("domain"))
+        if domain is not None:
+            by_domain.setdefault(domain, account)
+    return by_domain
+
+
 def _join_by_domain(
     snap: Snapshot,
     free_mail: frozenset[str] | set[str],
     join: Callable[[str, str], None],
 ) -> None:
     """Users without any membership join the account of their email's domain."""
-    by_domain: dict[str, str] = {}
-    for account, traits in snap.accounts.items():  # insertion order = first seen
-        domain = normalize_domain(traits.get("domain"))
-        if domain is not None:
-            by_domain.setdefault(domain, account)
+    by_domain = accounts_by_domain(snap.accounts)
     for user in sorted(snap.users):
         if user in snap.accounts_of:
             continue

@@ -368,13 +368,19 @@ def evaluate_step(
     book = make_book(config, open_now, prior.cursors)
     changed: dict[str, Qualification] = {}
     closed_now: dict[tuple[str, str], datetime] = {}
+
+    def release(q: Qualification) -> None:
+        """``q`` closed in this step: its cooldown runs from now, its room and place in
+        the queue are free."""
+        closed_now[(q.pql, q.entity_id)] = as_of
+        book.add_load(q.rep, -1)
+        book.waiting = [w for w in book.waiting if w.id != q.id]
+
     if entity_now is not None:
         moved, merged_away = _merge(open_now, entity_now, as_of, out)
         changed.update(moved)
         for q in merged_away:
-            closed_now[(q.pql, q.entity_id)] = as_of
-            book.add_load(q.rep, -1)
-            book.waiting = [w for w in book.waiting if w.id != q.id]
+            release(q)
     for q in open_now:
         if not q.is_open:
             continue
@@ -392,9 +398,7 @@ def evaluate_step(
         else:
             continue
         changed[q.id] = q
-        closed_now[(q.pql, q.entity_id)] = as_of
-        book.add_load(q.rep, -1)
-        book.waiting = [w for w in book.waiting if w.id != q.id]
+        release(q)
     # 4. drain the queues
     drained, changes, alerts = apply_drain(book, by_id, as_of)
     for q in drained:
