@@ -161,7 +161,7 @@ def _timeline(
         con = runtime.events.ibis()
         if page > 1:  # clamped to the last page before the query: a huge page is no OFFSET
             total = aq.timeline_total(con, raw_ids, account_id, as_of)
-            page = min(page, pages_of(total, TIMELINE_PAGE))
+            page = clamp_page(page, total, TIMELINE_PAGE)
         rows, total = aq.timeline(
             con, raw_ids, account_id, as_of, TIMELINE_PAGE, (page - 1) * TIMELINE_PAGE
         )

@@ -22,6 +22,8 @@ from typing import Any
 
 from beachhead.rules.durations import format_delta, parse_iso_time, to_utc
 from beachhead.rules.model import (
+    NUMERIC_OPS,
+    STRING_OPS,
     Aggregate,
     Comparison,
     Duration,
@@ -223,10 +225,6 @@ def _trait_sentence(leaf: TraitCond, value: Any, held: bool, as_of: datetime | N
     return f"{subject} is {shown}{_needs(cmp, held, as_of, value)}"
 
 
-NUMBER_OPS = frozenset({Op.GT, Op.GTE, Op.LT, Op.LTE, Op.BETWEEN})
-TEXT_OPS = frozenset({Op.CONTAINS, Op.STARTS_WITH, Op.ENDS_WITH, Op.MATCHES})
-
-
 def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "boolean"
@@ -247,9 +245,9 @@ def _typed(value: Any, cmp: Comparison) -> str:
     if value is None or isinstance(value, datetime):
         return text
     kind = _kind(value)
-    if cmp.op in NUMBER_OPS:
+    if cmp.op in NUMERIC_OPS:
         wanted = {"number"}
-    elif cmp.op in TEXT_OPS:
+    elif cmp.op in STRING_OPS:
         wanted = {"text", "list"} if cmp.op is Op.CONTAINS else {"text"}
     elif cmp.op in (Op.EQ, Op.NE, Op.IN, Op.NOT_IN):
         values = cmp.value if isinstance(cmp.value, tuple) else (cmp.value,)

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from beachhead.directory import directory
-from beachhead.entity_pages import NotFound, account_page, account_rows, pages_of, stage_names
+from beachhead.entity_pages import (
+    NotFound,
+    account_page,
+    account_rows,
+    clamp_page,
+    pages_of,
+    stage_names,
+)
 from beachhead.web import deps
 from beachhead.web.charts import activity_chart
 from beachhead.web.inbox import visibility
@@ -26,7 +33,7 @@ def accounts(
     rt, config = deps.runtime(request), deps.config(request)
     rows, total = account_rows(directory(rt, config), config, q, page)
     pages = pages_of(total)
-    ctx = {"rows": rows, "total": total, "q": q, "page": min(max(page, 1), pages), "pages": pages}
+    ctx = {"rows": rows, "total": total, "q": q, "page": clamp_page(page, total), "pages": pages}
     return render(request, "account_list.html", ctx, user=user)
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from beachhead.directory import directory
-from beachhead.entity_pages import NotFound, pages_of, user_page, user_rows
+from beachhead.entity_pages import NotFound, clamp_page, pages_of, user_page, user_rows
 from beachhead.web import deps
 from beachhead.web.charts import activity_chart
 from beachhead.web.inbox import visibility
@@ -25,7 +25,7 @@ def users(
     rt, config = deps.runtime(request), deps.config(request)
     rows, total = user_rows(directory(rt, config), q, page)
     pages = pages_of(total)
-    ctx = {"rows": rows, "total": total, "q": q, "page": min(max(page, 1), pages), "pages": pages}
+    ctx = {"rows": rows, "total": total, "q": q, "page": clamp_page(page, total), "pages": pages}
     return render(request, "user_list.html", ctx, user=user)
 
 
