@@ -338,6 +338,11 @@ def test_pairs_and_subset_paths_agree_and_pairs_read_less(tmp_path: Path) -> Non
         store.close()
 
 
+def msg(kind: str, mid: str, at: datetime, **fields: Any) -> dict[str, Any]:
+    """Like ``message`` with the ids in ``fields`` (an anonymousId alone, too)."""
+    return {"type": kind, "messageId": mid, "timestamp": _iso(at), **fields}
+
+
 GUEST_CONFIG = """version: 1
 pqls:
   - {key: a, name: A, motion: custom, level: account, priority: 1,
@@ -354,9 +359,6 @@ def test_a_stitched_raw_id_moves_its_guest_activity(store: EventStore, pairs: bo
     cfg = load_text(GUEST_CONFIG)
     mail = frozenset(builtin_free_mail())
     day = timedelta(days=1)
-
-    def msg(kind: str, mid: str, at: datetime, **fields: Any) -> dict[str, Any]:
-        return {"type": kind, "messageId": mid, "timestamp": _iso(at), **fields}
 
     guest = {"event": "X", "context": {"groupId": "acme"}}
     append(
@@ -433,9 +435,6 @@ def test_activity_at_the_start_of_the_account_window_still_counts(
     mail = frozenset(builtin_free_mail())
     day = timedelta(days=1)
 
-    def msg(kind: str, mid: str, at: datetime, **fields: Any) -> dict[str, Any]:
-        return {"type": kind, "messageId": mid, "timestamp": _iso(at), **fields}
-
     try:
         later = START + timedelta(minutes=1)
         start_of_window = later - 30 * day + timedelta(minutes=30)
@@ -475,9 +474,6 @@ def test_a_guest_who_joins_by_domain_counts_as_a_member(store: EventStore, pairs
     cfg = load_text(GUEST_CONFIG)
     mail = frozenset(builtin_free_mail())
     day = timedelta(days=1)
-
-    def msg(kind: str, mid: str, at: datetime, **fields: Any) -> dict[str, Any]:
-        return {"type": kind, "messageId": mid, "timestamp": _iso(at), **fields}
 
     guest = {"event": "X", "context": {"groupId": "acme"}}
     append(
